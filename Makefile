@@ -1,0 +1,55 @@
+# Keel's commands. `make run` and `make test` install whatever is missing first.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+NPM_STAMP := node_modules/.installed-$(shell cat package-lock.json 2>/dev/null | cksum | cut -d' ' -f1)
+RUN_DIR := .run
+# Every process of `make run` (web, worker, beat) reads the same embedded defaults.
+RUN_ENV := DJANGO_DEBUG=$${DJANGO_DEBUG:-1}
+
+.PHONY: install run test lint format check-deploy clean help
+
+help:
+	@echo "make run    - install, migrate, load demo data, start web + worker + beat on :8000"
+	@echo "make test   - install and run the whole test suite"
+	@echo "make lint   - ruff and bandit"
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NPM_STAMP)
+
+install: $(STAMP) $(NPM_STAMP)
+
+run: install
+	mkdir -p $(RUN_DIR)/broker/queue $(RUN_DIR)/broker/processed $(RUN_DIR)/mail
+	$(RUN_ENV) $(PY) manage.py migrate --noinput
+	$(RUN_ENV) $(PY) manage.py seed_demo
+	@echo "Keel is starting on http://127.0.0.1:8000 (Ctrl-C stops web, worker and beat)"
+	@trap 'kill 0' INT TERM EXIT; \
+	$(RUN_ENV) $(VENV)/bin/celery -A crm worker --loglevel=INFO --concurrency=2 & \
+	$(RUN_ENV) $(VENV)/bin/celery -A crm beat --loglevel=INFO --schedule=$(RUN_DIR)/celerybeat-schedule & \
+	$(RUN_ENV) $(PY) manage.py runserver 127.0.0.1:8000
+
+test: install
+	@command -v chromium >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/bandit -q -c pyproject.toml -r crm contacts pipeline governance reporting
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+clean:
+	rm -rf $(VENV) node_modules $(RUN_DIR) staticfiles db.sqlite3

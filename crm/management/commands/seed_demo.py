@@ -1,0 +1,49 @@
+"""Creates (or refreshes) the demo workspace. Safe to run again: it never duplicates."""
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils.module_loading import import_string
+
+from crm.models import Membership, Role, Tenant, User
+from crm.services import create_tenant
+from crm.tenancy import tenant_context
+
+DEMO_SLUG = "demo"
+DEMO_PASSWORD = "keel-demo-2026"
+DEMO_USERS = [
+    ("admin@demo.keel.test", "Ada Admin", Role.ADMIN),
+    ("manager@demo.keel.test", "Max Manager", Role.MANAGER),
+    ("rep@demo.keel.test", "Rita Rep", Role.REP),
+    ("rep2@demo.keel.test", "Ravi Rep", Role.REP),
+]
+
+
+class Command(BaseCommand):
+    help = "Create the demo workspace with one user of each role and realistic data."
+
+    def handle(self, *args, **opts):
+        tenant = Tenant.objects.filter(slug=DEMO_SLUG).first()
+        if tenant is None:
+            email, name, _ = DEMO_USERS[0]
+            tenant, _ = create_tenant(
+                name="Northwind Demo",
+                slug=DEMO_SLUG,
+                admin_email=email,
+                admin_password=DEMO_PASSWORD,
+                admin_name=name,
+                time_zone="Europe/Berlin",
+                currency="EUR",
+            )
+        with transaction.atomic(), tenant_context(tenant):
+            members = {}
+            for email, name, role in DEMO_USERS:
+                user = User.objects.filter(email=email).first()
+                if user is None:
+                    user = User.objects.create_user(email, DEMO_PASSWORD, full_name=name)
+                members[email], _ = Membership.objects.get_or_create(user=user, defaults={"role": role})
+            for path in settings.KEEL_DEMO_SEEDERS:
+                import_string(path)(tenant=tenant, members=members, stdout=self.stdout)
+        self.stdout.write(self.style.SUCCESS(f"Demo workspace ready at http://127.0.0.1:8000/{DEMO_SLUG}/"))
+        for email, _, role in DEMO_USERS:
+            self.stdout.write(f"  {role:<8} {email:<26} password: {DEMO_PASSWORD}")

@@ -1,0 +1,16 @@
+"""Every URL under `/<tenant-slug>/`. Each app adds its own include here.
+
+The cross-tenant test walks this list, so a new pattern is covered automatically.
+"""
+
+from django.urls import include, path
+
+from crm import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("settings/members/", views.member_list, name="member-list"),
+    path("settings/members/invite/", views.member_invite, name="member-invite"),
+    path("settings/members/<int:pk>/", views.member_edit, name="member-edit"),
+    path("settings/workspace/", views.tenant_settings, name="tenant-settings"),
+]

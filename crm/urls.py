@@ -1,0 +1,45 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from crm import views
+from crm.forms import KeelPasswordResetForm, KeelSetPasswordForm
+
+accounts = [
+    path("login/", views.KeelLoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "password-reset/",
+        views.throttled_password_reset,
+        name="password_reset",
+    ),
+    path(
+        "password-reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(
+            form_class=KeelSetPasswordForm, post_reset_login=True,
+            post_reset_login_backend="django.contrib.auth.backends.ModelBackend",
+            success_url="/",
+        ),
+        name="password_reset_confirm",
+    ),
+    path("workspaces/", views.tenant_picker, name="tenant-picker"),
+]
+
+urlpatterns = [
+    path("", views.root, name="root"),
+    path("healthz", views.healthz, name="healthz"),
+    path("accounts/", include(accounts)),
+    path("admin/", admin.site.urls),
+    path("<slug:tenant_slug>/", include("crm.tenant_urls")),
+]
+
+handler403 = "crm.views.error_403"
+handler404 = "crm.views.error_404"
+handler500 = "crm.views.error_500"
+
+__all__ = ["KeelPasswordResetForm"]
