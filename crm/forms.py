@@ -41,5 +41,7 @@ class TenantSettingsForm(forms.Form):
     name = forms.CharField(max_length=120)
     time_zone = forms.ChoiceField(choices=[(z, z.replace("_", " ")) for z in TIME_ZONES])
     currency = forms.RegexField(
-        regex=r"^[A-Za-z]{3}$", max_length=3, error_messages={"invalid": "Use a 3-letter ISO code such as EUR."}
+        regex=r"^[A-Za-z]{3}$",
+        max_length=3,
+        error_messages={"invalid": "Use a 3-letter ISO code such as EUR."},
     )

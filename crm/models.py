@@ -107,12 +107,12 @@ class Tenant(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def get_absolute_url(self) -> str:
+        return reverse("home", kwargs={"tenant_slug": self.slug})
+
     def clean(self) -> None:
         if self.slug in RESERVED_SLUGS:
             raise ValidationError({"slug": f"“{self.slug}” is reserved; choose another."})
-
-    def get_absolute_url(self) -> str:
-        return reverse("home", kwargs={"tenant_slug": self.slug})
 
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
@@ -189,7 +189,9 @@ class AuditEvent(TenantOwned):
     class Meta:
         indexes = [
             models.Index(fields=["tenant", "-created_at"], name="audit_tenant_created_idx"),
-            models.Index(fields=["tenant", "target_type", "target_id"], name="audit_tenant_target_idx"),
+            models.Index(
+                fields=["tenant", "target_type", "target_id"], name="audit_tenant_target_idx"
+            ),
         ]
         ordering = ["-created_at"]
 

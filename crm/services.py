@@ -81,7 +81,9 @@ def invite_member(*, by: User, email: str, role: str, full_name: str, base_url: 
             membership.save(update_fields=["role", "is_active", "deactivated_at"])
         else:
             membership = Membership.objects.create(user=user, role=role, invited_by=by)
-        record_event(actor=by, verb="member.invited", target=membership, changes={"role": [None, role]})
+        record_event(
+            actor=by, verb="member.invited", target=membership, changes={"role": [None, role]}
+        )
         transaction.on_commit(lambda: _send_invitation(user, tenant, by, base_url))
     return membership
 
@@ -120,7 +122,9 @@ def change_role(membership: Membership, *, role: str, by: User) -> Membership:
         old = membership.role
         membership.role = role
         membership.save(update_fields=["role"])
-        record_event(actor=by, verb="member.role_changed", target=membership, changes={"role": [old, role]})
+        record_event(
+            actor=by, verb="member.role_changed", target=membership, changes={"role": [old, role]}
+        )
     return membership
 
 

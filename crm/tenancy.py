@@ -102,7 +102,7 @@ class TenantOwned(models.Model):
     tenant = models.ForeignKey("crm.Tenant", on_delete=models.CASCADE, related_name="+")
 
     objects = TenantManager()
-    unscoped = models.Manager()
+    unscoped = models.Manager()  # noqa: DJ012 (a manager, not a field)
 
     class Meta:
         abstract = True
@@ -113,5 +113,7 @@ class TenantOwned(models.Model):
         if self.tenant_id is None and active is not None:
             self.tenant = active
         if active is not None and self.tenant_id != active.pk:
-            raise ValueError(f"Cannot save a row of tenant {self.tenant_id} inside tenant {active.pk}.")
+            raise ValueError(
+                f"Cannot save a row of tenant {self.tenant_id} inside tenant {active.pk}."
+            )
         super().save(*args, **kwargs)

@@ -3,7 +3,7 @@
 The cross-tenant test walks this list, so a new pattern is covered automatically.
 """
 
-from django.urls import include, path
+from django.urls import path
 
 from crm import views
 

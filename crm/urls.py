@@ -21,7 +21,8 @@ accounts = [
     path(
         "reset/<uidb64>/<token>/",
         auth_views.PasswordResetConfirmView.as_view(
-            form_class=KeelSetPasswordForm, post_reset_login=True,
+            form_class=KeelSetPasswordForm,
+            post_reset_login=True,
             post_reset_login_backend="django.contrib.auth.backends.ModelBackend",
             success_url="/",
         ),

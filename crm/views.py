@@ -13,8 +13,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from crm import services
 from crm.forms import InviteForm, KeelLoginForm, KeelPasswordResetForm, RoleForm, TenantSettingsForm
-from crm.models import Membership, Role
 from crm.forms_util import add_service_errors
+from crm.models import Membership, Role
 from crm.permissions import role_required
 from crm.tenancy import user_scope
 
@@ -33,7 +33,9 @@ def throttled_password_reset(request: HttpRequest) -> HttpResponse:
             form = KeelPasswordResetForm(request.POST)
             form.is_valid()
             form.add_error(None, "Too many reset requests from your address. Try again in an hour.")
-            return render(request, "registration/password_reset_form.html", {"form": form}, status=429)
+            return render(
+                request, "registration/password_reset_form.html", {"form": form}, status=429
+            )
     return auth_views.PasswordResetView.as_view(form_class=KeelPasswordResetForm)(request)
 
 
@@ -108,20 +110,27 @@ def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             if action == "deactivate":
                 services.deactivate_membership(membership, by=request.user)
-                messages.success(request, f"{membership.user} can no longer sign in to {request.tenant}.")
+                messages.success(
+                    request, f"{membership.user} can no longer sign in to {request.tenant}."
+                )
             elif action == "reactivate":
                 services.reactivate_membership(membership, by=request.user)
                 messages.success(request, f"{membership.user} has access again.")
             elif form.is_valid():
                 services.change_role(membership, role=form.cleaned_data["role"], by=request.user)
-                messages.success(request, f"{membership.user} is now {membership.get_role_display()}.")
+                messages.success(
+                    request, f"{membership.user} is now {membership.get_role_display()}."
+                )
             else:
                 raise ValidationError("Choose a valid role.")
         except ValidationError as exc:
             membership.refresh_from_db()
-            form = RoleForm(initial={"role": membership.role})
+            form = RoleForm({"role": membership.role})
+            form.is_valid()
             form.add_error(None, exc.messages)
-            return render(request, "crm/member_edit.html", {"member": membership, "form": form}, status=422)
+            return render(
+                request, "crm/member_edit.html", {"member": membership, "form": form}, status=422
+            )
         return redirect("member-list", tenant_slug=request.tenant.slug)
     return render(request, "crm/member_edit.html", {"member": membership, "form": form})
 
@@ -141,7 +150,9 @@ def tenant_settings(request: HttpRequest) -> HttpResponse:
             messages.success(request, "Workspace settings saved.")
             return redirect("tenant-settings", tenant_slug=tenant.slug)
     status = 422 if form.is_bound else 200
-    return render(request, "crm/tenant_settings.html", {"form": form, "can_change": can_change}, status=status)
+    return render(
+        request, "crm/tenant_settings.html", {"form": form, "can_change": can_change}, status=status
+    )
 
 
 def error_403(request: HttpRequest, exception=None) -> HttpResponse:

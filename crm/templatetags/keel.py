@@ -14,3 +14,22 @@ def turl(viewname: str, *args, **kwargs) -> str:
 
 def tenant_reverse(viewname: str, *args, **kwargs) -> str:
     return reverse(viewname, args=[current_tenant().slug, *args], kwargs=kwargs or None)
+
+
+@register.filter
+def widget(field):
+    """Render a bound field's widget with Bootstrap's class and ARIA error hints."""
+    input_type = getattr(field.field.widget, "input_type", "")
+    if input_type == "select" or field.field.widget.__class__.__name__.endswith("Select"):
+        css = "form-select"
+    elif input_type in ("checkbox", "radio"):
+        css = "form-check-input"
+    else:
+        css = "form-control"
+    attrs = {"class": f"{css} is-invalid" if field.errors else css}
+    if field.errors:
+        attrs["aria-invalid"] = "true"
+        attrs["aria-describedby"] = f"{field.id_for_label}-error"
+    elif field.help_text:
+        attrs["aria-describedby"] = f"{field.id_for_label}-help"
+    return field.as_widget(attrs=attrs)

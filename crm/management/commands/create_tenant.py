@@ -30,5 +30,7 @@ class Command(BaseCommand):
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
         self.stdout.write(
-            self.style.SUCCESS(f"Created {tenant.name} at /{tenant.slug}/ with admin {membership.user.email}")
+            self.style.SUCCESS(
+                f"Created {tenant.name} at /{tenant.slug}/ with admin {membership.user.email}"
+            )
         )

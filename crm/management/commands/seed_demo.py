@@ -10,7 +10,8 @@ from crm.services import create_tenant
 from crm.tenancy import tenant_context
 
 DEMO_SLUG = "demo"
-DEMO_PASSWORD = "keel-demo-2026"
+# Published in the README: the demo workspace is for trying Keel out, never production.
+DEMO_PASSWORD = "keel-demo-2026"  # noqa: S105  # nosec B105
 DEMO_USERS = [
     ("admin@demo.keel.test", "Ada Admin", Role.ADMIN),
     ("manager@demo.keel.test", "Max Manager", Role.MANAGER),
@@ -41,9 +42,13 @@ class Command(BaseCommand):
                 user = User.objects.filter(email=email).first()
                 if user is None:
                     user = User.objects.create_user(email, DEMO_PASSWORD, full_name=name)
-                members[email], _ = Membership.objects.get_or_create(user=user, defaults={"role": role})
+                members[email], _ = Membership.objects.get_or_create(
+                    user=user, defaults={"role": role}
+                )
             for path in settings.KEEL_DEMO_SEEDERS:
                 import_string(path)(tenant=tenant, members=members, stdout=self.stdout)
-        self.stdout.write(self.style.SUCCESS(f"Demo workspace ready at http://127.0.0.1:8000/{DEMO_SLUG}/"))
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo workspace ready at http://127.0.0.1:8000/{DEMO_SLUG}/")
+        )
         for email, _, role in DEMO_USERS:
             self.stdout.write(f"  {role:<8} {email:<26} password: {DEMO_PASSWORD}")

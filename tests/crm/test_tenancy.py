@@ -1,0 +1,51 @@
+import pytest
+from django.db import transaction
+
+from crm.models import AuditEvent, Membership
+from crm.tenancy import TenantNotSet, current_tenant_or_none, tenant_context
+
+
+def test_the_scoped_manager_refuses_to_run_without_a_tenant(org_a):
+    with pytest.raises(TenantNotSet):
+        list(Membership.objects.all())
+    with pytest.raises(TenantNotSet):
+        AuditEvent.objects.count()
+
+
+def test_the_scoped_manager_returns_only_the_current_tenants_rows(org_a, org_b):
+    with org_a.activate():
+        emails = set(Membership.objects.values_list("user__email", flat=True))
+    assert emails == {"admin@acme.test", "manager@acme.test", "rep@acme.test", "rep2@acme.test"}
+
+
+def test_the_unscoped_manager_adds_no_tenant_filter(org_a):
+    assert "WHERE" not in str(Membership.unscoped.all().query)
+    with org_a.activate():
+        assert f'"tenant_id" = {org_a.tenant.pk}' in str(Membership.objects.all().query)
+
+
+@pytest.mark.postgres
+def test_the_unscoped_manager_is_still_behind_row_level_security(org_a, org_b):
+    with org_a.activate():
+        assert set(Membership.unscoped.values_list("tenant_id", flat=True)) == {org_a.tenant.pk}
+    assert Membership.unscoped.count() == 0
+
+
+def test_a_row_takes_the_current_tenant_and_cannot_be_saved_into_another(org_a, org_b):
+    with org_a.activate():
+        membership = Membership(user=org_b.rep.user)
+        membership.save()
+        assert membership.tenant_id == org_a.tenant.pk
+    with org_b.activate():
+        foreign = Membership.objects.get(pk=org_b.rep2.pk)
+    with org_a.activate(), pytest.raises(ValueError, match="Cannot save a row of tenant"):
+        foreign.save()
+
+
+def test_the_context_is_restored_after_the_block_even_when_it_raises(org_a, org_b):
+    with pytest.raises(ZeroDivisionError), transaction.atomic(), tenant_context(org_a.tenant):
+        with tenant_context(org_b.tenant):
+            assert current_tenant_or_none() == org_b.tenant
+        assert current_tenant_or_none() == org_a.tenant
+        1 / 0  # noqa: B018
+    assert current_tenant_or_none() is None
