@@ -219,3 +219,16 @@ def test_workspace_settings_refuse_an_unknown_time_zone(org_a):
     assert response.status_code == 422
     org_a.tenant.refresh_from_db()
     assert org_a.tenant.time_zone == "Europe/Berlin"
+
+
+def test_the_switcher_lists_the_members_other_workspaces_only(org_a, org_b, db):
+    from tests.factories import TenantFactory
+
+    third = TenantFactory(slug="initech", name="Initech")
+    with org_b.activate():
+        MembershipFactory(tenant=org_b.tenant, user=org_a.rep.user)
+    client = org_a.client_for(org_a.rep)
+    html = client.get(org_a.url()).content.decode()
+    assert 'href="/globex/"' in html
+    assert "/initech/" not in html and third.pk
+    assert 'href="/globex/"' not in org_a.client_for(org_a.rep2).get(org_a.url()).content.decode()

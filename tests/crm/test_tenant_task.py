@@ -15,9 +15,7 @@ from crm.tenancy import current_tenant, current_tenant_or_none
 
 @celery_app.task(base=TenantTask, name="tests.record_tenant")
 def record_tenant(*, tenant_id: int, fail: bool = False) -> dict:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT current_setting('app.tenant_id', true)")
-        db_setting = cursor.fetchone()[0]
+    db_setting = _db_setting()
     tenant = current_tenant()
     record_event(actor=None, verb="test.task_ran", target=tenant)
     if fail:
