@@ -49,3 +49,14 @@ def test_the_context_is_restored_after_the_block_even_when_it_raises(org_a, org_
         assert current_tenant_or_none() == org_a.tenant
         1 / 0  # noqa: B018
     assert current_tenant_or_none() is None
+
+
+@pytest.mark.urls("tests.crm.urls_failing")
+def test_a_server_error_rolls_back_what_the_request_wrote(org_a):
+    client = org_a.client_for(org_a.admin)
+    client.raise_request_exception = False
+    response = client.get(org_a.url("fail/"))
+    assert response.status_code == 500
+    assert "Nothing you entered was half-saved" in response.content.decode()
+    with org_a.activate():
+        assert not AuditEvent.objects.filter(verb="test.half_written").exists()
