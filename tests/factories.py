@@ -3,8 +3,19 @@
 
 import factory
 from django.contrib.auth.hashers import make_password
+from django.utils import timezone
 
+from contacts.models import (
+    Activity,
+    ChoiceOption,
+    Contact,
+    Organization,
+    SavedView,
+    Task,
+)
+from contacts.normalize import organization_name_key
 from crm.models import Membership, Role, Tenant, User
+from crm.tenancy import current_tenant
 
 PASSWORD = "correct horse battery staple"
 _HASHED = make_password(PASSWORD)
@@ -46,3 +57,70 @@ class MembershipFactory(factory.django.DjangoModelFactory):
         obj = model_class(*args, **kwargs)
         obj.save()
         return obj
+
+
+# contacts: create inside tenant_context(tenant) (or pass tenant=…); the default
+# managers are scoped to the current tenant.
+
+
+class OrganizationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Organization
+
+    tenant = factory.LazyFunction(current_tenant)
+    name = factory.Sequence(lambda n: f"Organization {n}")
+    name_key = factory.LazyAttribute(lambda o: organization_name_key(o.name))
+    domain = factory.Sequence(lambda n: f"org{n}.example")
+    lifecycle = Organization.Lifecycle.PROSPECT
+
+
+class ContactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Contact
+
+    tenant = factory.LazyFunction(current_tenant)
+    first_name = factory.Faker("first_name")
+    last_name = factory.Sequence(lambda n: f"Person{n}")
+    email = factory.Sequence(lambda n: f"person{n}@example.test")
+    lifecycle = Contact.Lifecycle.LEAD
+    created_lifecycle = factory.LazyAttribute(lambda o: o.lifecycle)
+
+
+class ActivityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Activity
+
+    tenant = factory.LazyFunction(current_tenant)
+    kind = Activity.Kind.CALL
+    subject = factory.Sequence(lambda n: f"Call number {n}")
+    occurred_at = factory.LazyFunction(timezone.now)
+    contact = factory.SubFactory(ContactFactory, tenant=factory.SelfAttribute("..tenant"))
+
+
+class TaskFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Task
+
+    tenant = factory.LazyFunction(current_tenant)
+    title = factory.Sequence(lambda n: f"Follow up {n}")
+    due_at = factory.LazyFunction(timezone.now)
+
+
+class ChoiceOptionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ChoiceOption
+
+    tenant = factory.LazyFunction(current_tenant)
+    list = "industry"
+    value = factory.Sequence(lambda n: f"value-{n}")
+    label = factory.Sequence(lambda n: f"Value {n}")
+
+
+class SavedViewFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SavedView
+
+    tenant = factory.LazyFunction(current_tenant)
+    list_name = SavedView.ListName.CONTACTS
+    name = factory.Sequence(lambda n: f"View {n}")
+    query = "lifecycle=lead"
