@@ -1,0 +1,64 @@
+import re
+
+import pytest
+from django.core import mail
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import assert_accessible, screenshots, sign_in
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_an_admin_signs_in_and_invites_a_teammate(page, org_a):
+    page.goto("/accounts/login/")
+    screenshots(page, "sign-in")
+    assert_accessible(page)
+    sign_in(page, "admin@acme.test")
+    expect(page).to_have_url(re.compile(r"/acme/$"))
+    expect(page.get_by_role("navigation", name="Main navigation")).to_be_visible()
+    assert_accessible(page)
+
+    page.get_by_role("link", name="Users and roles").click()
+    expect(page.get_by_role("heading", name="Users and roles")).to_be_visible()
+    screenshots(page, "users-and-roles")
+    assert_accessible(page)
+    page.get_by_role("link", name="Invite", exact=True).click()
+    page.get_by_label("E-mail").fill("dana@acme.test")
+    page.get_by_label("Name").fill("Dana Newcomer")
+    page.get_by_label("Role").select_option("manager")
+    page.get_by_role("button", name="Send invitation").click()
+    expect(page.get_by_text("Invitation sent to dana@acme.test")).to_be_visible()
+    expect(page.get_by_role("cell", name="Dana Newcomer dana@acme.test")).to_be_visible()
+    assert any("dana@acme.test" in m.to for m in mail.outbox)
+    assert page.console_errors == []
+
+
+def test_a_refused_form_keeps_the_input_and_says_why(page, org_a):
+    sign_in(page, "admin@acme.test")
+    page.goto("/acme/settings/members/invite/")
+    page.get_by_label("E-mail").fill("rep@acme.test")
+    page.get_by_role("button", name="Send invitation").click()
+    expect(page.get_by_text("rep@acme.test is already a member of Acme.")).to_be_visible()
+    expect(page.get_by_label("E-mail")).to_have_value("rep@acme.test")
+
+
+def test_another_tenants_user_cannot_open_pasted_urls(page, org_a, org_b):
+    sign_in(page, "admin@globex.test")
+    expect(page).to_have_url(re.compile(r"/globex/$"))
+    for path in ("/acme/", "/acme/settings/members/", f"/acme/settings/members/{org_a.rep.pk}/"):
+        response = page.goto(path)
+        assert response.status == 404
+        expect(page.get_by_role("heading", name="We couldn't find that page")).to_be_visible()
+    assert "Acme" not in page.content()
+
+
+def test_the_frame_collapses_into_a_menu_on_a_phone(page, org_a):
+    sign_in(page, "manager@acme.test")
+    page.set_viewport_size({"width": 390, "height": 844})
+    nav = page.locator("#sidebar")
+    expect(nav).to_be_hidden()
+    page.get_by_role("button", name="Open menu").click()
+    expect(nav).to_be_visible()
+    screenshots(page, "menu-phone")
+    page.keyboard.press("Escape")
+    expect(nav).to_be_hidden()
