@@ -1,7 +1,10 @@
+import functools
+
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
 from crm.models import Membership
+from crm.notifications import unread_count
 
 
 def keel(request: HttpRequest) -> dict:
@@ -14,7 +17,15 @@ def keel(request: HttpRequest) -> dict:
         "membership": membership,
         "csp_nonce": getattr(request, "csp_nonce", ""),
         "other_workspaces": SimpleLazyObject(lambda: _other_workspaces(request, tenant)),
+        # A callable the template calls once, only on pages that show the bell.
+        "notifications_unread": functools.cache(lambda: _unread(request, tenant)),
     }
+
+
+def _unread(request: HttpRequest, tenant) -> int:
+    if tenant is None or not request.user.is_authenticated:
+        return 0
+    return unread_count(request.user)
 
 
 def _other_workspaces(request: HttpRequest, tenant) -> list[Membership]:

@@ -151,6 +151,8 @@ if env.str("EMAIL_URL", default=""):
 else:  # mail lands as files in .run/mail, where a developer can read it
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = RUN_DIR / "mail"
+# Where people reach this installation; links in e-mails start with it.
+KEEL_BASE_URL = env.str("KEEL_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Keel <keel@localhost>")
 
 # Security. The production values apply whenever DEBUG is off.

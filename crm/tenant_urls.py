@@ -5,6 +5,7 @@ The cross-tenant test walks this list, so a new pattern is covered automatically
 
 from django.urls import path
 
+from crm import notification_views as notes
 from crm import views
 
 urlpatterns = [
@@ -13,4 +14,13 @@ urlpatterns = [
     path("settings/members/invite/", views.member_invite, name="member-invite"),
     path("settings/members/<int:pk>/", views.member_edit, name="member-edit"),
     path("settings/workspace/", views.tenant_settings, name="tenant-settings"),
+    path("notifications/", notes.notification_list, name="notification-list"),
+    path("notifications/bell/", notes.notification_bell, name="notification-bell"),
+    path("notifications/<int:pk>/open/", notes.notification_open, name="notification-open"),
+    path("notifications/read-all/", notes.notification_read_all, name="notification-read-all"),
+    path(
+        "notifications/preferences/",
+        notes.notification_preferences,
+        name="notification-preferences",
+    ),
 ]
