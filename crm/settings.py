@@ -84,6 +84,14 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Several processes (web, worker, beat) share the file in `make run`.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+# The scanner: a second connection for beat's set-based scans over all tenants. On
+# PostgreSQL its role has BYPASSRLS (the app's role must not); only crm/scans.py uses it.
+DATABASES["scanner"] = env.db(
+    "DATABASE_SCANNER_URL",
+    default=env.str("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+)
+DATABASES["scanner"]["OPTIONS"] = DATABASES["default"].get("OPTIONS", {})
+DATABASES["scanner"]["TEST"] = {"MIRROR": "default"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
