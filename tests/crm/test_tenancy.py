@@ -60,3 +60,15 @@ def test_a_server_error_rolls_back_what_the_request_wrote(org_a):
     assert "Nothing you entered was half-saved" in response.content.decode()
     with org_a.activate():
         assert not AuditEvent.objects.filter(verb="test.half_written").exists()
+
+
+def test_reps_may_change_only_what_they_own_managers_everything(org_a):
+    class Record:
+        def __init__(self, owner_id):
+            self.owner_id = owner_id
+
+    mine, theirs = Record(org_a.rep.user_id), Record(org_a.rep2.user_id)
+    assert org_a.rep.can_edit(mine) and not org_a.rep.can_edit(theirs)
+    assert org_a.manager.can_edit(theirs) and org_a.admin.can_edit(theirs)
+    org_a.manager.is_active = False
+    assert not org_a.manager.can_edit(theirs)
