@@ -221,7 +221,9 @@ CELERY_BEAT_SCHEDULE: dict = {}
 
 # Hooks of the apps built on `crm` (which cannot import them): run, in this order, for
 # every new tenant inside its creating transaction, and by `manage.py seed_demo`.
-KEEL_TENANT_SETUP: list[str] = []
+KEEL_TENANT_SETUP: list[str] = [
+    "pipeline.services.create_default_pipelines",
+]
 KEEL_DEMO_SEEDERS: list[str] = []
 
 LOGGING = {

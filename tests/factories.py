@@ -124,3 +124,96 @@ class SavedViewFactory(factory.django.DjangoModelFactory):
     list_name = SavedView.ListName.CONTACTS
     name = factory.Sequence(lambda n: f"View {n}")
     query = "lifecycle=lead"
+
+
+# pipeline: create inside tenant_context(tenant), like the contacts factories.
+
+
+class PipelineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "pipeline.Pipeline"
+
+    tenant = factory.LazyFunction(current_tenant)
+    name = factory.Sequence(lambda n: f"Pipeline {n}")
+    kind = "sales"
+    position = factory.Sequence(lambda n: n)
+
+
+class StageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "pipeline.Stage"
+
+    tenant = factory.LazyFunction(current_tenant)
+    pipeline = factory.SubFactory(PipelineFactory, tenant=factory.SelfAttribute("..tenant"))
+    name = factory.Sequence(lambda n: f"Stage {n}")
+    position = factory.Sequence(lambda n: n)
+    probability = 50
+    kind = "open"
+
+
+class StageCriterionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "pipeline.StageCriterion"
+
+    tenant = factory.LazyFunction(current_tenant)
+    stage = factory.SubFactory(StageFactory, tenant=factory.SelfAttribute("..tenant"))
+    when = "entry"
+    kind = "field"
+    field_name = "amount"
+
+
+class LostReasonFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "pipeline.LostReason"
+
+    tenant = factory.LazyFunction(current_tenant)
+    label = factory.Sequence(lambda n: f"Reason {n}")
+    position = factory.Sequence(lambda n: n)
+
+
+class StageTransitionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "pipeline.StageTransition"
+
+    tenant = factory.LazyFunction(current_tenant)
+    from_stage = None
+    at = factory.LazyFunction(timezone.now)
+
+
+class DealFactory(factory.django.DjangoModelFactory):
+    """An open deal in `stage` with its first transition (as create_deal writes it)."""
+
+    class Meta:
+        model = "pipeline.Deal"
+        skip_postgeneration_save = True
+
+    tenant = factory.LazyFunction(current_tenant)
+    stage = factory.SubFactory(StageFactory, tenant=factory.SelfAttribute("..tenant"))
+    pipeline = factory.LazyAttribute(lambda o: o.stage.pipeline)
+    name = factory.Sequence(lambda n: f"Deal {n}")
+    organization = factory.SubFactory(OrganizationFactory, tenant=factory.SelfAttribute("..tenant"))
+    amount = 1000
+    currency = "EUR"
+    stage_entered_at = factory.LazyFunction(timezone.now)
+    created_at = factory.LazyAttribute(lambda o: o.stage_entered_at)
+    first_transition = factory.RelatedFactory(
+        StageTransitionFactory,
+        factory_related_name="deal",
+        tenant=factory.SelfAttribute("..tenant"),
+        to_stage=factory.SelfAttribute("..stage"),
+        at=factory.SelfAttribute("..created_at"),
+    )
+
+
+class DealActivityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "pipeline.DealActivity"
+
+    tenant = factory.LazyFunction(current_tenant)
+    deal = factory.SubFactory(DealFactory, tenant=factory.SelfAttribute("..tenant"))
+    activity = factory.SubFactory(
+        ActivityFactory,
+        tenant=factory.SelfAttribute("..tenant"),
+        contact=None,
+        organization=factory.SelfAttribute("..deal.organization"),
+    )

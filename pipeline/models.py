@@ -1,0 +1,542 @@
+"""Pipelines, stages with their criteria, deals and their stage history.
+
+Every model is tenant-owned: indexes and unique constraints lead with `tenant`, and
+foreign keys skip their own index for that reason. A deal changes stage only through
+`pipeline.services.move_deal`, which writes a `StageTransition`; the transitions (with
+`Deal.created_at` and `Deal.closed_at`) let reports reconstruct any past instant: a deal
+is open at T when created before T and not closed before T, and its stage at T is the
+`to_stage` of its last transition before T (creation writes the first one).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from crm.tenancy import TenantManager, TenantOwned, TenantQuerySet, current_tenant
+
+DEFAULT_ROTTING_DAYS = 14
+
+
+class PipelineSettings(TenantOwned):
+    """Per-tenant pipeline behaviour (one row per tenant, created with the defaults)."""
+
+    # A deal with no activity linked to it for this many days is stale ("rotting").
+    rotting_days = models.PositiveSmallIntegerField(
+        "rotting period (days)",
+        default=DEFAULT_ROTTING_DAYS,
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
+        help_text="An open deal with no activity for this many days counts as stale.",
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant"], name="pipelinesettings_tenant_unique")
+        ]
+        verbose_name_plural = "pipeline settings"
+
+    def __str__(self) -> str:
+        return f"Pipeline settings ({self.rotting_days} days rotting period)"
+
+
+class Pipeline(TenantOwned):
+    """An ordered list of stages a deal goes through. A tenant may have several."""
+
+    class Kind(models.TextChoices):
+        SALES = "sales", "Sales"
+        ONBOARDING = "onboarding", "Onboarding"
+        RENEWALS = "renewals", "Renewals"
+        OTHER = "other", "Other"
+
+    # Deals of these pipelines are revenue: the forecast and won revenue count them.
+    REVENUE_KINDS = (Kind.SALES, Kind.RENEWALS)
+
+    name = models.CharField(max_length=80)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.SALES)
+    position = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="pipeline_tenant_name_unique")
+        ]
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("pipeline:board", args=[current_tenant().slug]) + f"?pipeline={self.pk}"
+
+    @property
+    def counts_as_revenue(self) -> bool:
+        return self.kind in self.REVENUE_KINDS
+
+
+class StageQuerySet(TenantQuerySet):
+    def active(self) -> StageQuerySet:
+        """Stages in use (a removed stage with history stays, archived, for the figures)."""
+        return self.filter(archived_at__isnull=True)
+
+
+class StageManager(TenantManager.from_queryset(StageQuerySet)):
+    pass
+
+
+class Stage(TenantOwned):
+    """A step of a pipeline: win probability, maximum dwell time, terminal kind, criteria."""
+
+    class Kind(models.TextChoices):
+        OPEN = "open", "Open"
+        WON = "won", "Won"
+        LOST = "lost", "Lost"
+
+    pipeline = models.ForeignKey(
+        Pipeline, on_delete=models.CASCADE, related_name="stages", db_index=False
+    )
+    name = models.CharField(max_length=60)
+    position = models.PositiveSmallIntegerField(default=0)
+    probability = models.PositiveSmallIntegerField(
+        "win probability (%)", default=0, validators=[MaxValueValidator(100)]
+    )
+    max_dwell_days = models.PositiveSmallIntegerField(
+        "maximum days in stage",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(3650)],
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.OPEN)
+    created_at = models.DateTimeField(default=timezone.now)
+    archived_at = models.DateTimeField(null=True, blank=True)
+
+    objects = StageManager()
+    unscoped = models.Manager()
+
+    class Meta:
+        base_manager_name = "unscoped"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "pipeline", "name"],
+                condition=Q(archived_at__isnull=True),
+                name="stage_tenant_pipeline_name_unique",
+                violation_error_message="This pipeline already has a stage with that name.",
+            ),
+            # At most one won and one lost stage per pipeline (services keep at least one).
+            models.UniqueConstraint(
+                fields=["tenant", "pipeline", "kind"],
+                condition=Q(archived_at__isnull=True) & ~Q(kind="open"),
+                name="stage_tenant_pipeline_terminal_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(probability__lte=100), name="stage_probability_0_100"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["tenant", "pipeline", "position"], name="stage_tenant_pipeline_idx"
+            )
+        ]
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.kind != self.Kind.OPEN
+
+    @property
+    def is_won(self) -> bool:
+        return self.kind == self.Kind.WON
+
+    @property
+    def is_lost(self) -> bool:
+        return self.kind == self.Kind.LOST
+
+
+class StageCriterion(TenantOwned):
+    """One condition a deal must meet to enter or to leave a stage. Data, not code.
+
+    A *field* criterion names a deal field (`Deal.CRITERION_FIELDS`, or `custom:<key>` for
+    a custom field) that must not be blank. An *activity* criterion asks for at least
+    `min_count` activities of `activity_kind` (or of any kind) linked to the deal: ever, or
+    since the deal entered the stage it is in when it moves ("while in this stage" for an
+    exit criterion; "in the stage before" for an entry criterion).
+    """
+
+    class When(models.TextChoices):
+        ENTRY = "entry", "To enter"
+        EXIT = "exit", "To leave"
+
+    class Kind(models.TextChoices):
+        FIELD = "field", "Required field"
+        ACTIVITY = "activity", "Required activity"
+
+    class Scope(models.TextChoices):
+        IN_STAGE = "in_stage", "While in the current stage"
+        EVER = "ever", "At any time"
+
+    ANY_ACTIVITY = "any"
+
+    stage = models.ForeignKey(
+        Stage, on_delete=models.CASCADE, related_name="criteria", db_index=False
+    )
+    when = models.CharField(max_length=10, choices=When.choices)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    field_name = models.CharField(max_length=60, blank=True)
+    # An Activity.Kind value (call, email, meeting, note) or "any".
+    activity_kind = models.CharField(max_length=10, blank=True)
+    activity_scope = models.CharField(max_length=10, choices=Scope.choices, blank=True)
+    min_count = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(50)]
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "stage", "when", "kind", "field_name", "activity_kind"],
+                name="criterion_tenant_stage_unique",
+                violation_error_message="This stage already has that criterion.",
+            )
+        ]
+        ordering = ["when", "kind", "id"]
+
+    def __str__(self) -> str:
+        return self.describe()
+
+    def describe(self, stage_name: str | None = None) -> str:
+        """A sentence a rep understands: "Budget is filled in", "A meeting logged…"."""
+        from pipeline.criteria import describe_criterion
+
+        return describe_criterion(self, stage_name=stage_name)
+
+
+class LostReason(TenantOwned):
+    """An entry of the admin-editable list a rep picks from when a deal is lost."""
+
+    label = models.CharField(max_length=80)
+    position = models.PositiveSmallIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "label"],
+                name="lostreason_tenant_label_unique",
+                violation_error_message="That reason is already on the list.",
+            )
+        ]
+        ordering = ["position", "label"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class DealQuerySet(TenantQuerySet):
+    def open(self) -> DealQuerySet:
+        return self.filter(status=Deal.Status.OPEN)
+
+    def open_at(self, instant) -> DealQuerySet:
+        """Deals open at `instant`, reconstructed from timestamps (see the module docstring)."""
+        return self.filter(created_at__lt=instant).filter(
+            Q(closed_at__isnull=True) | Q(closed_at__gte=instant)
+        )
+
+
+class DealManager(TenantManager.from_queryset(DealQuerySet)):
+    pass
+
+
+class Deal(TenantOwned):
+    """A sale (or an onboarding, a renewal) moving through a pipeline's stages."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        WON = "won", "Won"
+        LOST = "lost", "Lost"
+
+    # Built-in fields a stage criterion may require: {field name: label}.
+    CRITERION_FIELDS = {
+        "amount": "Amount",
+        "expected_close": "Expected close date",
+        "primary_contact": "Primary contact",
+        "organization": "Organization",
+        "budget": "Budget",
+        "authority": "Decision maker",
+        "need": "Need",
+        "timeline": "Buying timeline",
+        "source": "Source",
+        "contract_start": "Contract start",
+        "contract_end": "Contract end",
+    }
+
+    name = models.CharField(max_length=200)
+    pipeline = models.ForeignKey(
+        Pipeline, on_delete=models.PROTECT, related_name="deals", db_index=False
+    )
+    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="deals", db_index=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    organization = models.ForeignKey(
+        "contacts.Organization",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="deals",
+        db_index=False,
+    )
+    primary_contact = models.ForeignKey(
+        "contacts.Contact",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="primary_deals",
+        db_index=False,
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
+    amount = models.DecimalField(
+        max_digits=14, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)]
+    )
+    currency = models.CharField(max_length=3, default="EUR")
+    expected_close = models.DateField("expected close date", null=True, blank=True)
+    # BANT qualification: what the Qualified stage asks for by default.
+    budget = models.DecimalField(
+        "budget",
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text="The budget the buyer has confirmed.",
+    )
+    authority = models.CharField(
+        "decision maker", max_length=200, blank=True, help_text="Who signs, and their role."
+    )
+    need = models.TextField(
+        "need", blank=True, max_length=2000, help_text="The problem this deal solves for them."
+    )
+    timeline = models.CharField(
+        "buying timeline", max_length=200, blank=True, help_text="When and how they decide."
+    )
+    source = models.CharField(max_length=40, blank=True)
+    contract_start = models.DateField(null=True, blank=True)
+    contract_end = models.DateField(null=True, blank=True)
+    lost_reason = models.ForeignKey(
+        LostReason,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
+    lost_note = models.TextField(blank=True, max_length=2000)
+    custom_fields = models.JSONField(default=dict, blank=True)
+    stage_entered_at = models.DateTimeField(default=timezone.now)
+    # stage_entered_at + the stage's max_dwell_days; kept by the services (null: no limit).
+    dwell_due_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
+    # Bumped by every change; a change based on an older version is refused.
+    version = models.PositiveIntegerField(default=1)
+    contacts = models.ManyToManyField(
+        "contacts.Contact", through="DealContact", related_name="deals", blank=True
+    )
+
+    objects = DealManager()
+    unscoped = models.Manager()
+
+    class Meta:
+        base_manager_name = "unscoped"
+        indexes = [
+            models.Index(
+                fields=["tenant", "stage", "stage_entered_at", "id"], name="deal_board_idx"
+            ),
+            models.Index(
+                fields=["tenant", "status", "expected_close"], name="deal_status_close_idx"
+            ),
+            models.Index(fields=["tenant", "owner", "status"], name="deal_owner_status_idx"),
+            models.Index(fields=["tenant", "pipeline", "status"], name="deal_pipeline_idx"),
+            models.Index(fields=["tenant", "organization"], name="deal_organization_idx"),
+            models.Index(fields=["tenant", "primary_contact"], name="deal_primary_contact_idx"),
+            models.Index(fields=["tenant", "closed_at"], name="deal_closed_at_idx"),
+            models.Index(fields=["tenant", "created_at"], name="deal_created_at_idx"),
+            models.Index(
+                fields=["tenant", "dwell_due_at"],
+                condition=Q(status="open"),
+                name="deal_open_dwell_due_idx",
+            ),
+            models.Index(fields=["tenant", "contract_end"], name="deal_contract_end_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="lost") | Q(lost_reason__isnull=False),
+                name="deal_lost_needs_reason",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="open", closed_at__isnull=True)
+                | (~Q(status="open") & Q(closed_at__isnull=False)),
+                name="deal_closed_at_matches_status",
+            ),
+        ]
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("pipeline:deal-detail", args=[current_tenant().slug, self.pk])
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.OPEN
+
+    def days_in_stage(self, now=None) -> int:
+        return max(0, ((now or timezone.now()) - self.stage_entered_at).days)
+
+    def dwell_state(self, now=None) -> str:
+        """ "ok", "warning" (past 75 % of the limit), "over" (past it) or "none" (no limit)."""
+        limit = self.stage.max_dwell_days
+        if not limit or not self.is_open:
+            return "none"
+        elapsed = (now or timezone.now()) - self.stage_entered_at
+        if elapsed > timedelta(days=limit):
+            return "over"
+        if elapsed > timedelta(days=limit) * 0.75:
+            return "warning"
+        return "ok"
+
+
+class DealContact(TenantOwned):
+    """A contact involved in a deal besides (or including) its primary contact."""
+
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="+", db_index=False)
+    contact = models.ForeignKey(
+        "contacts.Contact", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    role = models.CharField(max_length=80, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "deal", "contact"], name="dealcontact_tenant_deal_contact_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["tenant", "contact"], name="dealcontact_contact_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id} on deal {self.deal_id}"
+
+
+class StageTransition(TenantOwned):
+    """A deal entering a stage: from where (none on creation), when, by whom, how long the
+    deal spent in the stage it left, and the reason when a manager overrode the criteria."""
+
+    deal = models.ForeignKey(
+        Deal, on_delete=models.CASCADE, related_name="transitions", db_index=False
+    )
+    from_stage = models.ForeignKey(
+        Stage, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+    )
+    to_stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="+", db_index=False)
+    at = models.DateTimeField(default=timezone.now)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
+    # Time spent in from_stage (null on creation).
+    seconds_in_stage = models.BigIntegerField(null=True, blank=True)
+    override_reason = models.TextField(blank=True, max_length=2000)
+    # The criteria that were unmet and overridden: [{"code": …, "label": …}, …].
+    overridden = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["tenant", "deal", "at"], name="transition_deal_at_idx"),
+            models.Index(fields=["tenant", "at"], name="transition_at_idx"),
+            models.Index(fields=["tenant", "to_stage", "at"], name="transition_to_stage_idx"),
+            models.Index(fields=["tenant", "from_stage", "at"], name="transition_from_stage_idx"),
+        ]
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.deal_id}: {self.from_stage_id} → {self.to_stage_id} at {self.at:%Y-%m-%d}"
+
+    @property
+    def is_override(self) -> bool:
+        return bool(self.override_reason)
+
+
+class DealActivity(TenantOwned):
+    """Links a contacts activity to a deal (contacts knows nothing of deals)."""
+
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="+", db_index=False)
+    activity = models.ForeignKey(
+        "contacts.Activity", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "activity"], name="dealactivity_tenant_activity_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["tenant", "deal"], name="dealactivity_deal_idx")]
+        verbose_name_plural = "deal activities"
+
+    def __str__(self) -> str:
+        return f"activity {self.activity_id} on deal {self.deal_id}"
+
+
+class DealTask(TenantOwned):
+    """Links a contacts task to a deal: the deal's next actions."""
+
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="+", db_index=False)
+    task = models.ForeignKey(
+        "contacts.Task", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "task"], name="dealtask_tenant_task_unique")
+        ]
+        indexes = [models.Index(fields=["tenant", "deal"], name="dealtask_deal_idx")]
+
+    def __str__(self) -> str:
+        return f"task {self.task_id} on deal {self.deal_id}"
