@@ -69,11 +69,6 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
-@role_required(Role.REP)
-def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "crm/home.html")
-
-
 @role_required(Role.ADMIN)
 def member_list(request: HttpRequest) -> HttpResponse:
     members = Membership.objects.select_related("user").order_by("-is_active", "user__email")

@@ -1,0 +1,239 @@
+"""Reads that are more than a one-line query: lists, My day, search."""
+
+from __future__ import annotations
+
+import zoneinfo
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from django.db import connection
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    FloatField,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Concat, Greatest, Lower, Upper
+
+from contacts.models import Activity, Contact, Organization, RecentRecord, Task
+from crm.models import Membership, User
+
+
+def member_users(*, active_only: bool = True) -> QuerySet[User]:
+    """The users with a membership in the current tenant (active ones unless told)."""
+    memberships = Membership.objects.all()
+    if active_only:
+        memberships = memberships.filter(is_active=True)
+    return User.objects.filter(pk__in=memberships.values("user_id")).order_by("full_name", "email")
+
+
+def _open_tasks() -> QuerySet[Task]:
+    return Task.objects.filter(done_at__isnull=True, cancelled_at__isnull=True)
+
+
+def contact_list() -> QuerySet[Contact]:
+    """Live contacts with what a list row shows, in one query."""
+    return (
+        Contact.objects.live()
+        .select_related("organization", "owner")
+        .annotate(has_open_task=Exists(_open_tasks().filter(contact=OuterRef("pk"))))
+    )
+
+
+def organization_list() -> QuerySet[Organization]:
+    live_contacts = Contact.objects.live().filter(organization=OuterRef("pk"))
+    return (
+        Organization.objects.live()
+        .select_related("owner")
+        .annotate(
+            has_open_task=Exists(_open_tasks().filter(organization=OuterRef("pk"))),
+            contact_count=_count(live_contacts),
+        )
+    )
+
+
+def _count(queryset: QuerySet) -> Coalesce:
+    counted = queryset.order_by().values("organization").annotate(n=Count("pk")).values("n")[:1]
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def open_tasks_of(record: Contact | Organization) -> QuerySet[Task]:
+    link = Q(contact=record) if isinstance(record, Contact) else Q(organization=record)
+    return _open_tasks().filter(link).select_related("assignee", "contact", "organization")
+
+
+def last_activity_at(record: Contact | Organization) -> datetime | None:
+    link = Q(contact=record) if isinstance(record, Contact) else Q(organization=record)
+    return Activity.objects.filter(link).aggregate(at=Max("occurred_at"))["at"]
+
+
+def organization_contacts(organization: Organization, *, limit: int = 50) -> QuerySet[Contact]:
+    return (
+        Contact.objects.live()
+        .filter(organization=organization)
+        .select_related("owner")
+        .order_by("last_name", "first_name")[:limit]
+    )
+
+
+# My day
+
+
+@dataclass(frozen=True)
+class MyDay:
+    overdue: list[Task]
+    today: list[Task]
+    upcoming: list[Task]
+    recent: list[RecentRecord]
+    done_today: int
+
+
+def my_day(user: User, *, now: datetime, tz: zoneinfo.ZoneInfo, upcoming_days: int = 7) -> MyDay:
+    """The member's open tasks (overdue, due today, the next days) and recent records.
+
+    "Today" is the tenant's calendar day. Four queries, whatever the number of tasks.
+    """
+    local = now.astimezone(tz)
+    start = datetime.combine(local.date(), time.min, tzinfo=tz)
+    end = start + timedelta(days=1)
+    horizon = start + timedelta(days=upcoming_days + 1)
+    tasks = list(
+        _open_tasks()
+        .filter(assignee=user, due_at__lt=horizon)
+        .select_related("contact", "organization")
+        .order_by("due_at", "id")[:300]
+    )
+    recent = list(
+        RecentRecord.objects.filter(user=user)
+        .filter(
+            Q(
+                contact__merged_into__isnull=True,
+                contact__erased_at__isnull=True,
+                contact__isnull=False,
+            )
+            | Q(
+                organization__merged_into__isnull=True,
+                organization__erased_at__isnull=True,
+                organization__isnull=False,
+            )
+        )
+        .select_related("contact__organization", "organization")
+        .order_by("-touched_at")[:8]
+    )
+    done_today = Task.objects.filter(assignee=user, done_at__gte=start, done_at__lt=end).count()
+    return MyDay(
+        overdue=[t for t in tasks if t.due_at < now],
+        today=[t for t in tasks if now <= t.due_at < end],
+        upcoming=[t for t in tasks if t.due_at >= end],
+        recent=recent,
+        done_today=done_today,
+    )
+
+
+# Search
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    query: str
+    contacts: list[Contact]
+    organizations: list[Organization]
+
+    @property
+    def empty(self) -> bool:
+        return not self.contacts and not self.organizations
+
+
+def _terms(query: str) -> list[str]:
+    return [t for t in query.split() if t][:5]
+
+
+def search(query: str, *, limit: int = 8) -> SearchResults:
+    """Contacts by name and e-mail, organizations by name and domain, best match first.
+
+    Every word must match somewhere (as a substring, any case). Ranking favours an exact
+    match, then a prefix, then a substring; on PostgreSQL trigram similarity also ranks,
+    and finds near-misses of a single word ("jonh" for "John").
+    """
+    query = " ".join(_terms(query.strip()))[:100]
+    if len(query) < 2:
+        return SearchResults(query, [], [])
+    return SearchResults(query, _search_contacts(query, limit), _search_organizations(query, limit))
+
+
+def _all_terms(fields: list[str], terms: list[str]) -> Q:
+    condition = Q()
+    for term in terms:
+        any_field = Q()
+        for name in fields:
+            any_field |= Q(**{f"{name}__icontains": term})
+        condition &= any_field
+    return condition
+
+
+def _prefix_score(expression, query: str, weight: float) -> Case:
+    q = query.lower()
+    return Case(
+        When(**{f"{expression}__exact": q}, then=Value(weight * 3)),
+        When(**{f"{expression}__startswith": q}, then=Value(weight * 2)),
+        When(**{f"{expression}__contains": q}, then=Value(weight)),
+        default=Value(0.0),
+        output_field=FloatField(),
+    )
+
+
+def _search_contacts(query: str, limit: int) -> list[Contact]:
+    terms = _terms(query)
+    condition = _all_terms(["first_name", "last_name", "email"], terms)
+    qs = Contact.objects.live().annotate(
+        s_full=Lower(Concat("first_name", Value(" "), "last_name")),
+        s_last=Lower("last_name"),
+        s_email=Lower("email"),
+    )
+    rank = (
+        _prefix_score("s_full", query, 3)
+        + _prefix_score("s_last", query, 2)
+        + _prefix_score("s_email", query, 2)
+    )
+    if connection.vendor == "postgresql":
+        from django.contrib.postgres.lookups import TrigramWordSimilar
+        from django.contrib.postgres.search import TrigramSimilarity, TrigramWordSimilarity
+
+        if len(terms) == 1:
+            # A near-miss of one word; the GIN index serves this operator.
+            condition |= TrigramWordSimilar(Upper("first_name"), query.upper())
+            condition |= TrigramWordSimilar(Upper("last_name"), query.upper())
+        rank = rank + Greatest(
+            TrigramWordSimilarity(query.lower(), "s_full"),
+            TrigramSimilarity("s_email", query.lower()),
+        )
+    return list(
+        qs.filter(condition)
+        .annotate(rank=rank)
+        .select_related("organization")
+        .order_by("-rank", "last_name", "first_name", "pk")[:limit]
+    )
+
+
+def _search_organizations(query: str, limit: int) -> list[Organization]:
+    terms = _terms(query)
+    condition = _all_terms(["name", "domain"], terms)
+    qs = Organization.objects.live().annotate(s_name=Lower("name"), s_domain=F("domain"))
+    rank = _prefix_score("s_name", query, 3) + _prefix_score("s_domain", query, 2)
+    if connection.vendor == "postgresql":
+        from django.contrib.postgres.lookups import TrigramWordSimilar
+        from django.contrib.postgres.search import TrigramWordSimilarity
+
+        if len(terms) == 1:
+            condition |= TrigramWordSimilar(Upper("name"), query.upper())
+        rank = rank + TrigramWordSimilarity(query.lower(), "s_name")
+    return list(qs.filter(condition).annotate(rank=rank).order_by("-rank", "name", "pk")[:limit])

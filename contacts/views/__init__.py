@@ -1,0 +1,1 @@
+"""The contacts pages; see urls.py for where each lives."""
