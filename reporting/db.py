@@ -1,0 +1,84 @@
+"""Two SQL building blocks the figures need on both databases: a median and epoch seconds.
+
+PostgreSQL has both (`percentile_cont(0.5) WITHIN GROUP`, `EXTRACT(EPOCH FROM …)`).
+SQLite, the embedded development database, has neither; `register_sqlite_functions`
+adds them to every SQLite connection as functions evaluated inside the query, so the
+same ORM expression aggregates (and groups) in SQL on both.
+"""
+
+from __future__ import annotations
+
+import statistics
+from datetime import UTC, date, datetime
+
+from django.db.models import Aggregate, FloatField, Func
+
+
+class Median(Aggregate):
+    """The median (the mean of the two middle values for an even count), NULLs ignored."""
+
+    function = "KEEL_MEDIAN"
+    name = "Median"
+    output_field = FloatField()
+    allow_distinct = False
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return self.as_sql(
+            compiler,
+            connection,
+            template="percentile_cont(0.5) WITHIN GROUP (ORDER BY %(expressions)s)",
+            **extra_context,
+        )
+
+
+class Epoch(Func):
+    """Seconds since 1970-01-01 UTC of a datetime (or of midnight UTC of a date)."""
+
+    function = "KEEL_EPOCH"
+    arity = 1
+    output_field = FloatField()
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return self.as_sql(
+            compiler,
+            connection,
+            template="EXTRACT(EPOCH FROM %(expressions)s)::double precision",
+            **extra_context,
+        )
+
+
+def epoch(value: datetime | date) -> float:
+    """The same number in Python, for constants compared with `Epoch(...)`."""
+    if not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day, tzinfo=UTC)
+    return value.timestamp()
+
+
+class _SqliteMedian:
+    def __init__(self) -> None:
+        self.values: list[float] = []
+
+    def step(self, value) -> None:
+        if value is not None:
+            self.values.append(value)
+
+    def finalize(self) -> float | None:
+        return float(statistics.median(self.values)) if self.values else None
+
+
+def _sqlite_epoch(value: str | None) -> float | None:
+    # Django stores aware datetimes in SQLite as naive UTC text, dates as YYYY-MM-DD.
+    if value is None:
+        return None
+    parsed = datetime.fromisoformat(str(value))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.timestamp()
+
+
+def register_sqlite_functions(sender, connection, **kwargs) -> None:
+    if connection.vendor != "sqlite":
+        return
+    raw = connection.connection
+    raw.create_aggregate("KEEL_MEDIAN", 1, _SqliteMedian)
+    raw.create_function("KEEL_EPOCH", 1, _sqlite_epoch, deterministic=True)

@@ -1,0 +1,713 @@
+"""The effectiveness and health scorecards of ../shared/METRICS.md: one service, SQL aggregates.
+
+`compute_scorecard(tenant, start=, end=, owner=, pipeline=)` is what the dashboards, the
+`scorecard` command, the CSV exports and the daily snapshots all call, so a figure is the
+same number everywhere. `compute_team(...)` gives every rep's scorecard with the same
+queries grouped by owner (a bounded number of queries however many reps there are); a
+rep's row equals `compute_scorecard(..., owner=rep)`.
+
+Each figure is a handful of aggregate queries (conditional counts, sums, medians,
+correlated subqueries for "as at `end`"); Python only divides the totals. Conventions:
+- Instants are tenant-local midnights (`reporting.periods`); "at `end`" state is
+  reconstructed from timestamps (stage from the last `StageTransition` before `end`).
+- A zero denominator gives `None` (null, "no data"), never 0.
+- Without a pipeline filter, the effectiveness figures count the revenue pipelines
+  (`Pipeline.REVENUE_KINDS`: sales and renewals), so an onboarding pipeline's "won"
+  does not count as revenue twice; the health figures count every pipeline.
+- Filters: `owner` narrows records to those the member owns (deals, contacts, records,
+  activities they logged, notices and tasks they received) and member counts to that
+  member; `pipeline` narrows deals only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.db.models import (
+    Case,
+    Count,
+    DecimalField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Greatest, Least, TruncDate
+
+from contacts.models import Activity, Contact, Task
+from crm.models import AuditEvent, Membership, Notification, NotificationKind, Role, Tenant, User
+from pipeline.models import (
+    DEFAULT_ROTTING_DAYS,
+    Deal,
+    DealActivity,
+    DealTask,
+    Pipeline,
+    PipelineSettings,
+    Stage,
+    StageCriterion,
+    StageTransition,
+)
+from reporting import completeness
+from reporting.db import Epoch, Median, epoch
+from reporting.models import MemberActivityDay, RevenueTarget, Snapshot, SnapshotDeal
+from reporting.periods import Period
+
+EFFECTIVENESS_KEYS = [
+    "close_rate",
+    "close_rate_value",
+    "sales_cycle_days",
+    "revenue_per_rep",
+    "won_revenue",
+    "retention_rate",
+    "lead_response_hours",
+    "forecast_error",
+    "forecast_accuracy",
+    "pipeline_coverage",
+    "target_attainment",
+]
+HEALTH_KEYS = [
+    "daily_active_users",
+    "data_completeness",
+    "activity_logging_rate",
+    "pipeline_hygiene",
+    "stale_deals",
+    "automation_runs",
+    "leads_unanswered",
+]
+FIGURE_KEYS = EFFECTIVENESS_KEYS + HEALTH_KEYS
+
+RESPONSE_KINDS = [Activity.Kind.CALL, Activity.Kind.EMAIL, Activity.Kind.MEETING]
+AUTOMATION_NOTICES = [
+    NotificationKind.TASK_DUE,
+    NotificationKind.STALE_DEAL,
+    NotificationKind.RENEWAL,
+]
+ALL = "all"  # the key of the ungrouped totals
+CENT = Decimal("0.01")
+MONEY = DecimalField(max_digits=20, decimal_places=2)
+_FAR = datetime(9999, 1, 1, tzinfo=UTC)  # "no activity yet" inside Least()
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a computation covers: a tenant's period, maybe one owner or pipeline."""
+
+    tenant: Tenant
+    period: Period
+    owner_id: int | None = None
+    pipeline_id: int | None = None
+    by_owner: bool = False
+
+    def deals(self, *, revenue_only: bool = True) -> QuerySet:
+        qs = Deal.objects.all()
+        if self.pipeline_id:
+            qs = qs.filter(pipeline_id=self.pipeline_id)
+        elif revenue_only:
+            qs = qs.filter(pipeline__kind__in=Pipeline.REVENUE_KINDS)
+        if self.owner_id:
+            qs = qs.filter(owner_id=self.owner_id)
+        return qs
+
+    def owned(self, qs: QuerySet, field: str = "owner") -> QuerySet:
+        return qs.filter(**{f"{field}_id": self.owner_id}) if self.owner_id else qs
+
+    def group(self, qs: QuerySet, owner_field: str, **aggregates) -> dict[Any, dict]:
+        """{owner id: row} grouped by `owner_field` in team mode, else {ALL: totals}."""
+        if self.by_owner:
+            rows = qs.order_by().values(owner_field).annotate(**aggregates)
+            return {row.pop(owner_field): row for row in rows}
+        return {ALL: qs.aggregate(**aggregates)}
+
+
+# Building blocks: state at an instant, reconstructed from timestamps.
+
+
+def active_at(instant: datetime) -> Q:
+    """Memberships active at `instant`: started before it, not deactivated before it."""
+    return Q(created_at__lt=instant) & (
+        Q(deactivated_at__isnull=True, is_active=True) | Q(deactivated_at__gte=instant)
+    )
+
+
+def covers_day(day_start: datetime, day_end: datetime) -> Q:
+    """Memberships that covered any part of [day_start, day_end)."""
+    return Q(created_at__lt=day_end) & (
+        Q(deactivated_at__isnull=True, is_active=True) | Q(deactivated_at__gte=day_start)
+    )
+
+
+def _last_transition(instant: datetime) -> QuerySet:
+    return StageTransition.objects.filter(deal=OuterRef("pk"), at__lt=instant).order_by(
+        "-at", "-id"
+    )
+
+
+def with_stage_at(deals: QuerySet, instant: datetime) -> QuerySet:
+    """Annotate `stage_at` (stage at `instant`), `entered_at` and their `probability_at`
+    and `limit_at` (maximum dwell days) from the last transition before `instant`."""
+    last = _last_transition(instant)
+    deals = deals.annotate(
+        stage_at=Coalesce(Subquery(last.values("to_stage_id")[:1]), F("stage_id")),
+        entered_at=Coalesce(Subquery(last.values("at")[:1]), F("created_at")),
+    )
+    stage = Stage.objects.filter(pk=OuterRef("stage_at"))
+    return deals.annotate(
+        probability_at=Subquery(stage.values("probability")[:1]),
+        limit_at=Subquery(stage.values("max_dwell_days")[:1]),
+    )
+
+
+def open_deals_at(scope: Scope, instant: datetime, *, revenue_only: bool) -> QuerySet:
+    return with_stage_at(scope.deals(revenue_only=revenue_only).open_at(instant), instant)
+
+
+def _with_dwell(deals: QuerySet, instant: datetime) -> QuerySet:
+    """`over_limit`: the deal had exceeded its stage's maximum dwell time at `instant`."""
+    seconds = ExpressionWrapper(Value(epoch(instant)) - Epoch("entered_at"), FloatField())
+    return deals.annotate(dwell_seconds=seconds).annotate(
+        over_limit=Case(
+            When(Q(limit_at__isnull=False) & Q(dwell_seconds__gt=F("limit_at") * 86400), then=1),
+            default=0,
+        )
+    )
+
+
+def task_open_at(instant: datetime) -> Exists:
+    """The deal (OuterRef) had a task open at `instant`: its next action."""
+    return Exists(
+        DealTask.objects.filter(deal=OuterRef("pk"), task__created_at__lt=instant)
+        .filter(Q(task__done_at__isnull=True) | Q(task__done_at__gte=instant))
+        .filter(Q(task__cancelled_at__isnull=True) | Q(task__cancelled_at__gte=instant))
+    )
+
+
+def rotting_days() -> int:
+    settings_row = PipelineSettings.objects.first()
+    return settings_row.rotting_days if settings_row else DEFAULT_ROTTING_DAYS
+
+
+def with_hygiene(deals: QuerySet, instant: datetime, rotting: int) -> QuerySet:
+    """Annotate `over_limit`, `has_task`, `recent_activity` and the derived `stale` and
+    `hygienic` (1/0) for deals open at `instant` (annotated by `with_stage_at`)."""
+    since = instant - timedelta(days=rotting)
+    deals = _with_dwell(deals, instant).annotate(
+        has_task=task_open_at(instant),
+        recent_activity=Exists(
+            DealActivity.objects.filter(
+                deal=OuterRef("pk"),
+                activity__occurred_at__gte=since,
+                activity__occurred_at__lt=instant,
+            )
+        ),
+    )
+    rotting_q = Q(recent_activity=False) & Q(created_at__lt=since)
+    return deals.annotate(
+        stale=Case(When(Q(over_limit=1) | rotting_q, then=1), default=0),
+        hygienic=Case(When(Q(has_task=True) & Q(over_limit=0), then=1), default=0),
+    )
+
+
+def customer_on(day: date) -> Q:
+    """Deals that make their organization a customer on `day` (a won contract covering it)."""
+    return Q(
+        status=Deal.Status.WON,
+        contract_start__lte=day,
+    ) & (Q(contract_end__isnull=True) | Q(contract_end__gte=day))
+
+
+def lead_contacts(scope: Scope) -> QuerySet:
+    """Contacts created in the period as leads, annotated with `first_response` (the first
+    call, e-mail or meeting on them or their deals before `end`) and `response_hours`."""
+    p = scope.period
+    contacts = scope.owned(
+        Contact.objects.filter(
+            created_lifecycle=Contact.Lifecycle.LEAD,
+            created_at__gte=p.start_at,
+            created_at__lt=p.end_at,
+        )
+    )
+    direct = Activity.objects.filter(
+        contact=OuterRef("pk"), kind__in=RESPONSE_KINDS, occurred_at__lt=p.end_at
+    ).order_by("occurred_at")
+    via_deals = (
+        DealActivity.objects.filter(
+            Q(deal__primary_contact=OuterRef("pk")) | Q(deal__contacts=OuterRef("pk")),
+            activity__kind__in=RESPONSE_KINDS,
+            activity__occurred_at__lt=p.end_at,
+        )
+        .order_by("activity__occurred_at")
+        .values("activity__occurred_at")
+    )
+    first = Least(
+        Coalesce(Subquery(direct.values("occurred_at")[:1]), Value(_FAR)),
+        Coalesce(Subquery(via_deals[:1]), Value(_FAR)),
+    )
+    hours = ExpressionWrapper(
+        (Epoch("first_response") - Epoch("created_at")) / 3600.0, FloatField()
+    )
+    return contacts.annotate(first_response=first).annotate(
+        response_hours=Case(
+            When(first_response__lt=_FAR, then=Greatest(hours, Value(0.0))),
+            default=None,
+            output_field=FloatField(),
+        )
+    )
+
+
+# The figures' inputs, each {key: {input: value}} (key: owner id in team mode, else ALL).
+
+
+def _closed(scope: Scope) -> dict:
+    p = scope.period
+    won = Q(status=Deal.Status.WON)
+    amount = Coalesce("amount", Value(Decimal(0)), output_field=MONEY)
+    cycle = ExpressionWrapper((Epoch("closed_at") - Epoch("created_at")) / 86400.0, FloatField())
+    deals = scope.deals().filter(
+        closed_at__gte=p.start_at,
+        closed_at__lt=p.end_at,
+        status__in=[Deal.Status.WON, Deal.Status.LOST],
+    )
+    return scope.group(
+        deals,
+        "owner",
+        deals_closed=Count("pk"),
+        deals_won=Count("pk", filter=won),
+        closed_amount=Sum(amount),
+        won_amount=Sum(amount, filter=won),
+        cycle_days=Median(cycle, filter=won),
+    )
+
+
+def _members(scope: Scope, instant: datetime, *, role: str | None = None, name: str) -> dict:
+    qs = scope.owned(Membership.objects.filter(active_at(instant)), "user")
+    if role:
+        qs = qs.filter(role=role)
+    return scope.group(qs, "user", **{name: Count("pk")})
+
+
+def _retention(scope: Scope) -> dict:
+    p = scope.period
+    later = (
+        scope.deals().filter(organization=OuterRef("organization")).filter(customer_on(p.last_day))
+    )
+    if scope.by_owner:
+        later = later.filter(owner=OuterRef("owner"))
+    deals = (
+        scope.deals()
+        .filter(customer_on(p.start), organization__isnull=False)
+        .annotate(kept=Exists(later))
+    )
+    return scope.group(
+        deals,
+        "owner",
+        customers_at_start=Count("organization", distinct=True),
+        customers_kept=Count("organization", distinct=True, filter=Q(kept=True)),
+    )
+
+
+def _leads(scope: Scope) -> dict:
+    return scope.group(
+        lead_contacts(scope),
+        "owner",
+        leads=Count("pk"),
+        leads_answered=Count("pk", filter=Q(response_hours__isnull=False)),
+        response_hours=Median("response_hours"),
+    )
+
+
+def _forecast(scope: Scope) -> tuple[bool, dict]:
+    """The pipeline as it stood at `start` (the snapshot of the period's first day)."""
+    p = scope.period
+    exists = Snapshot.objects.filter(day=p.start).exists()
+    lines = SnapshotDeal.objects.filter(
+        snapshot__day=p.start, expected_close__gte=p.start, expected_close__lt=p.end
+    )
+    if scope.pipeline_id:
+        lines = lines.filter(pipeline_id=scope.pipeline_id)
+    else:
+        lines = lines.filter(pipeline__kind__in=Pipeline.REVENUE_KINDS)
+    lines = scope.owned(lines)
+    amount = Coalesce("amount", Value(Decimal(0)), output_field=MONEY)
+    weighted = ExpressionWrapper(amount * F("probability"), output_field=MONEY)
+    return exists, scope.group(
+        lines, "owner", open_pipeline=Sum(amount), weighted_x100=Sum(weighted)
+    )
+
+
+def _targets(scope: Scope) -> dict:
+    """The revenue target for the period, pro rata by days for targets that overlap it."""
+    p = scope.period
+    targets = RevenueTarget.objects.filter(start__lt=p.end, end__gt=p.start)
+    if scope.by_owner:
+        targets = targets.filter(owner__isnull=False)
+    elif scope.owner_id:
+        targets = targets.filter(owner_id=scope.owner_id)
+    else:
+        targets = targets.filter(owner__isnull=True)
+    overlap = (
+        Epoch(Least(F("end"), Value(p.end))) - Epoch(Greatest(F("start"), Value(p.start)))
+    ) / 86400.0
+    length = (Epoch("end") - Epoch("start")) / 86400.0
+    share = ExpressionWrapper(F("amount") * overlap / length, output_field=FloatField())
+    return scope.group(targets, "owner", targets=Count("pk"), target=Sum(share))
+
+
+def _activities(scope: Scope) -> dict:
+    p = scope.period
+    acts = scope.owned(
+        Activity.objects.filter(occurred_at__gte=p.start_at, occurred_at__lt=p.end_at),
+        "logged_by",
+    )
+    return scope.group(acts, "logged_by", activities=Count("pk"))
+
+
+def _hygiene(scope: Scope) -> dict:
+    p = scope.period
+    deals = with_hygiene(
+        open_deals_at(scope, p.end_at, revenue_only=False), p.end_at, rotting_days()
+    )
+    return scope.group(
+        deals,
+        "owner",
+        open_deals=Count("pk"),
+        hygienic_deals=Sum("hygienic"),
+        stale_deals=Sum("stale"),
+    )
+
+
+def _automation(scope: Scope) -> tuple[dict, dict]:
+    p = scope.period
+    notices = scope.owned(
+        Notification.objects.filter(
+            kind__in=AUTOMATION_NOTICES, created_at__gte=p.start_at, created_at__lt=p.end_at
+        ),
+        "recipient",
+    )
+    tasks = scope.owned(
+        Task.objects.filter(
+            source=Task.Source.CADENCE, created_at__gte=p.start_at, created_at__lt=p.end_at
+        ),
+        "assignee",
+    )
+    return (
+        scope.group(notices, "recipient", notices=Count("pk")),
+        scope.group(tasks, "assignee", cadence_tasks=Count("pk")),
+    )
+
+
+def _completeness(scope: Scope) -> list[dict]:
+    """Filled and required field counts per record type (contacts, organizations, deals)."""
+    p = scope.period
+    required = completeness.required_fields(scope.tenant)
+    results = []
+    for kind in ("contact", "organization"):
+        model = completeness.RECORD_MODELS[kind]
+        records = scope.owned(
+            model.objects.filter(created_at__lt=p.end_at)
+            .exclude(erased_at__lt=p.end_at)
+            .exclude(merged_at__lt=p.end_at)
+        )
+        fields = required[kind]
+        filled = sum((completeness.filled(model, f) for f in fields), Value(0))
+        rows = scope.group(records, "owner", records=Count("pk"), filled=Sum(filled))
+        results.append(
+            {
+                k: {"required": r["records"] * len(fields), "filled": r["filled"] or 0}
+                for k, r in rows.items()
+            }
+        )
+    results.append(_deal_completeness(scope, required["deal"]))
+    return results
+
+
+def criteria_fields() -> dict[str, list[int]]:
+    """{field name: ids of the stages whose entry criteria require it}."""
+    by_field: dict[str, list[int]] = {}
+    rows = StageCriterion.objects.filter(when="entry", kind="field").exclude(field_name="")
+    for field_name, stage_id in rows.values_list("field_name", "stage_id"):
+        by_field.setdefault(field_name, []).append(stage_id)
+    return by_field
+
+
+DEAL_FIELDS = {f.name for f in Deal._meta.get_fields()}
+
+
+def deal_required_aggregates(always: Iterable[str], by_criteria: dict[str, list[int]]) -> dict:
+    """Aggregates counting, per field, the open deals that must have it and those that do."""
+    always = list(always)
+    aggregates = {}
+    for i, name in enumerate(sorted(set(always) | set(by_criteria))):
+        known = name in always or completeness.is_custom_field(name) or name in DEAL_FIELDS
+        if not known:
+            continue  # a criterion naming a field that no longer exists
+        needed = Q() if name in always else Q(stage_at__in=by_criteria[name])
+        aggregates[f"req_{i}"] = Count("pk", filter=needed) if needed else Count("pk")
+        aggregates[f"fill_{i}"] = Sum(completeness.filled(Deal, name), filter=needed or None)
+        aggregates[f"name_{i}"] = Value(name)
+    return aggregates
+
+
+def _deal_completeness(scope: Scope, always: list[str]) -> dict:
+    deals = open_deals_at(scope, scope.period.end_at, revenue_only=False)
+    aggregates = {
+        k: v
+        for k, v in deal_required_aggregates(always, criteria_fields()).items()
+        if not k.startswith("name_")
+    }
+    if not aggregates:
+        return {}
+    rows = scope.group(deals, "owner", **aggregates)
+    out = {}
+    for key, row in rows.items():
+        req = sum(v or 0 for k, v in row.items() if k.startswith("req_"))
+        fill = sum(v or 0 for k, v in row.items() if k.startswith("fill_"))
+        out[key] = {"required": req, "filled": fill}
+    return out
+
+
+def _active_days(scope: Scope) -> dict:
+    """Members active each day (signed in or changed a record) over members covering it,
+    as (numerator, denominator) sums: per day tenant-wide, per member in team mode."""
+    p = scope.period
+    tz = scope.tenant.tz
+    visits = scope.owned(MemberActivityDay.objects.filter(day__gte=p.start, day__lt=p.end), "user")
+    changes = (
+        scope.owned(
+            AuditEvent.objects.filter(
+                created_at__gte=p.start_at, created_at__lt=p.end_at, actor__isnull=False
+            ),
+            "actor",
+        )
+        .filter(Exists(Membership.objects.filter(user=OuterRef("actor"))))
+        .annotate(day=TruncDate("created_at", tzinfo=tz))
+        .filter(
+            ~Exists(MemberActivityDay.objects.filter(user=OuterRef("actor"), day=OuterRef("day")))
+        )
+    )
+    members = scope.owned(Membership.objects.all(), "user")
+    if scope.by_owner:
+        return _active_days_by_member(p, visits, changes, members)
+    days = p.day_list()
+    active: dict[date, int] = dict.fromkeys(days, 0)
+    for row in visits.order_by().values("day").annotate(n=Count("user", distinct=True)):
+        active[row["day"]] += row["n"]
+    for row in changes.order_by().values("day").annotate(n=Count("actor", distinct=True)):
+        active[row["day"]] += row["n"]
+    covering: dict[date, int] = {}
+    for chunk in range(0, len(days), 200):  # one query per 200 days of the period
+        batch = days[chunk : chunk + 200]
+        counts = members.aggregate(
+            **{
+                f"d{i}": Count("pk", filter=covers_day(p_start, p_end))
+                for i, (p_start, p_end) in enumerate(_day_bounds(batch, tz))
+            }
+        )
+        covering.update({day: counts[f"d{i}"] for i, day in enumerate(batch)})
+    ratios = [active[d] / covering[d] for d in days if covering[d]]
+    return {ALL: {"dau_sum": sum(ratios), "dau_days": len(ratios)}}
+
+
+def _day_bounds(days: list[date], tz) -> list[tuple[datetime, datetime]]:
+    from reporting.periods import local_midnight
+
+    return [(local_midnight(d, tz), local_midnight(d + timedelta(days=1), tz)) for d in days]
+
+
+def _active_days_by_member(p: Period, visits, changes, members) -> dict:
+    tz = p.tz
+    start, end = Value(p.start), Value(p.end)
+    first_day = Greatest(Epoch(start), Epoch(TruncDate("created_at", tzinfo=tz)))
+    last_day_end = Least(
+        Epoch(end),
+        Coalesce(Epoch(TruncDate("deactivated_at", tzinfo=tz)) + 86400.0, Epoch(end)),
+    )
+    days = ExpressionWrapper((last_day_end - first_day) / 86400.0, FloatField())
+    covered = Case(
+        When(Q(is_active=False, deactivated_at__isnull=True), then=Value(0.0)),
+        default=Greatest(days, Value(0.0)),
+        output_field=FloatField(),
+    )
+    out: dict[Any, dict] = {}
+    for row in members.order_by().values("user").annotate(covered=Sum(covered)):
+        out.setdefault(row["user"], {})["covered_days"] = round(row["covered"] or 0)
+    for row in visits.order_by().values("user").annotate(n=Count("day", distinct=True)):
+        out.setdefault(row["user"], {})["active_days"] = row["n"]
+    for row in changes.order_by().values("actor").annotate(n=Count("day", distinct=True)):
+        entry = out.setdefault(row["actor"], {})
+        entry["active_days"] = entry.get("active_days", 0) + row["n"]
+    return out
+
+
+# Assembly.
+
+
+def _ratio(numerator, denominator) -> float | None:
+    if not denominator:
+        return None
+    return float(Decimal(numerator or 0) / Decimal(denominator))
+
+
+def _money(value) -> Decimal:
+    return Decimal(value or 0).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _one_decimal(value: float | None) -> float | None:
+    if value is None:
+        return None
+    return float(Decimal(repr(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+def _compute(scope: Scope, keys: list) -> dict[Any, dict]:
+    p = scope.period
+    closed = _closed(scope)
+    reps = _members(scope, p.end_at, role=Role.REP, name="reps")
+    members_end = _members(scope, p.end_at, name="members")
+    retention = _retention(scope)
+    leads = _leads(scope)
+    has_snapshot, forecast = _forecast(scope)
+    targets = _targets(scope)
+    activities = _activities(scope)
+    hygiene = _hygiene(scope)
+    notices, cadence = _automation(scope)
+    complete = _completeness(scope)
+    active = _active_days(scope)
+
+    results = {}
+    for key in keys:
+        c = closed.get(key, {})
+        won_revenue = _money(c.get("won_amount"))
+        n_reps = reps.get(key, {}).get("reps", 0)
+        n_members = members_end.get(key, {}).get("members", 0)
+        f = forecast.get(key, {})
+        forecast_amount = (Decimal(f.get("weighted_x100") or 0) / 100) if has_snapshot else None
+        open_pipeline = _money(f.get("open_pipeline")) if has_snapshot else None
+        t = targets.get(key, {})
+        target = _money(t.get("target")) if t.get("targets") else None
+        ld = leads.get(key, {})
+        h = hygiene.get(key, {})
+        a = active.get(key, {})
+        filled = sum(part.get(key, {}).get("filled", 0) for part in complete)
+        required = sum(part.get(key, {}).get("required", 0) for part in complete)
+        if scope.by_owner:
+            dau = _ratio(a.get("active_days", 0), a.get("covered_days", 0))
+        else:
+            dau = a["dau_sum"] / a["dau_days"] if a.get("dau_days") else None
+        actual = won_revenue
+        figures = {
+            "close_rate": _ratio(c.get("deals_won"), c.get("deals_closed")),
+            "close_rate_value": _ratio(c.get("won_amount"), c.get("closed_amount")),
+            "sales_cycle_days": _one_decimal(c.get("cycle_days")),
+            "revenue_per_rep": _money(won_revenue / n_reps) if n_reps else None,
+            "won_revenue": won_revenue,
+            "retention_rate": _ratio(
+                retention.get(key, {}).get("customers_kept"),
+                retention.get(key, {}).get("customers_at_start"),
+            ),
+            "lead_response_hours": ld.get("response_hours"),
+            "forecast_error": (
+                float((forecast_amount - actual) / actual)
+                if forecast_amount is not None and actual
+                else None
+            ),
+            "forecast_accuracy": (
+                max(0.0, 1 - float(abs(actual - forecast_amount) / actual))
+                if forecast_amount is not None and actual
+                else None
+            ),
+            "pipeline_coverage": (
+                _ratio(open_pipeline, target) if open_pipeline is not None else None
+            ),
+            "target_attainment": _ratio(won_revenue, target),
+            "daily_active_users": dau,
+            "data_completeness": _ratio(filled, required),
+            "activity_logging_rate": (
+                activities.get(key, {}).get("activities", 0) / n_members / (p.days / 7)
+                if n_members
+                else None
+            ),
+            "pipeline_hygiene": _ratio(h.get("hygienic_deals"), h.get("open_deals")),
+            "stale_deals": h.get("stale_deals") or 0,
+            "automation_runs": notices.get(key, {}).get("notices", 0)
+            + cadence.get(key, {}).get("cadence_tasks", 0),
+            "leads_unanswered": (ld.get("leads") or 0) - (ld.get("leads_answered") or 0),
+        }
+        inputs = {
+            "deals_closed": c.get("deals_closed") or 0,
+            "deals_won": c.get("deals_won") or 0,
+            "closed_amount": _money(c.get("closed_amount")),
+            "reps": n_reps,
+            "members_at_end": n_members,
+            "customers_at_start": retention.get(key, {}).get("customers_at_start") or 0,
+            "customers_kept": retention.get(key, {}).get("customers_kept") or 0,
+            "leads": ld.get("leads") or 0,
+            "snapshot": has_snapshot,
+            "forecast": _money(forecast_amount) if forecast_amount is not None else None,
+            "open_pipeline": open_pipeline,
+            "target": target,
+            "activities": activities.get(key, {}).get("activities", 0),
+            "open_deals": h.get("open_deals") or 0,
+            "hygienic_deals": h.get("hygienic_deals") or 0,
+            "required_fields": required,
+            "filled_fields": filled,
+            "automation_notices": notices.get(key, {}).get("notices", 0),
+            "cadence_tasks": cadence.get(key, {}).get("cadence_tasks", 0),
+        }
+        results[key] = {**figures, "inputs": inputs}
+    return results
+
+
+def _id(obj) -> int | None:
+    return getattr(obj, "pk", obj)
+
+
+def compute_scorecard(
+    tenant: Tenant,
+    *,
+    start: date,
+    end: date,
+    owner: User | int | None = None,
+    pipeline: Pipeline | int | None = None,
+) -> dict[str, Any]:
+    """Every figure of METRICS.md for `tenant` over `[start, end)` (tenant-local dates).
+
+    Returns {figure key: value, ..., "inputs": {...}}: rates as unrounded floats, amounts
+    as Decimal, counts as int, None for a zero denominator. Run with `tenant` current.
+    """
+    scope = Scope(
+        tenant=tenant,
+        period=Period(start, end, tenant.tz),
+        owner_id=_id(owner),
+        pipeline_id=_id(pipeline),
+    )
+    return _compute(scope, [ALL])[ALL]
+
+
+def team_members(period: Period) -> QuerySet:
+    """The reps whose membership covered part of the period: the team table's rows."""
+    return (
+        Membership.objects.filter(role=Role.REP)
+        .filter(covers_day(period.start_at, period.end_at))
+        .select_related("user")
+    )
+
+
+def compute_team(
+    tenant: Tenant, *, start: date, end: date, pipeline: Pipeline | int | None = None
+) -> dict[int, dict[str, Any]]:
+    """{user id: scorecard} for every rep of the period, from the same queries grouped by
+    owner; each equals `compute_scorecard(..., owner=that rep)`."""
+    period = Period(start, end, tenant.tz)
+    users = list(team_members(period).values_list("user_id", flat=True))
+    scope = Scope(tenant=tenant, period=period, pipeline_id=_id(pipeline), by_owner=True)
+    return _compute(scope, users)
