@@ -57,6 +57,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
     "crm.middleware.TenantMiddleware",
+    # After the tenant middleware, inside its transaction: who used Keel on which day.
+    "reporting.middleware.MemberActivityMiddleware",
 ]
 
 ROOT_URLCONF = "crm.urls"
@@ -217,7 +219,10 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # Finds tenants whose local midnight passed without today's snapshot (idempotent).
+    "reporting-daily-snapshots": {"task": "reporting.scan_daily_snapshots", "schedule": 60 * 60},
+}
 
 # Hooks of the apps built on `crm` (which cannot import them): run, in this order, for
 # every new tenant inside its creating transaction, and by `manage.py seed_demo`.
