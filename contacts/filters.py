@@ -10,7 +10,7 @@ from contacts.choices import choice_options
 from contacts.models import ChoiceList, Contact, Organization
 from contacts.selectors import member_users
 
-YES_NO = [("", "Any"), ("yes", "Yes"), ("no", "No")]
+NEXT_ACTION = [("yes", "With a next action"), ("no", "Without a next action")]
 
 
 def _owner_choices(user_id: int) -> list[tuple[str, str]]:
@@ -24,7 +24,10 @@ class RecordFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_q", label="Search")
     owner = django_filters.ChoiceFilter(method="filter_owner", label="Owner", empty_label="Anyone")
     open_task = django_filters.ChoiceFilter(
-        method="filter_open_task", label="Has an open task", choices=YES_NO[1:], empty_label="Any"
+        method="filter_open_task",
+        label="Has an open task",
+        choices=NEXT_ACTION,
+        empty_label="Any next action",
     )
     created = django_filters.DateFromToRangeFilter(
         field_name="created_at",

@@ -141,7 +141,7 @@ class ActivityForm(forms.Form):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         kind = self.data.get("kind") or self.initial.get("kind")
-        self.kind = kind if kind in Activity.Kind.values else ""
+        self.log_kind = kind if kind in Activity.Kind.values else ""
         outcomes = Activity.OUTCOMES_BY_KIND.get(kind)
         if outcomes is None:
             del self.fields["duration_minutes"], self.fields["outcome"]

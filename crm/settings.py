@@ -229,7 +229,9 @@ CELERY_BEAT_SCHEDULE: dict = {
 KEEL_TENANT_SETUP: list[str] = [
     "pipeline.services.create_default_pipelines",
 ]
-KEEL_DEMO_SEEDERS: list[str] = []
+KEEL_DEMO_SEEDERS: list[str] = [
+    "contacts.demo.seed",
+]
 
 LOGGING = {
     "version": 1,

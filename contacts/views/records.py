@@ -34,6 +34,7 @@ from contacts.forms import (
 )
 from contacts.models import Activity, Contact, Organization, SavedView
 from contacts.services.records import CONTACT_FIELDS, ORGANIZATION_FIELDS
+from contacts.services.work import snooze_target
 from contacts.timeline import panels, timeline
 from contacts.views.common import done, next_url, post_only, render_page, rep_view
 from crm.forms_util import add_service_errors
@@ -321,7 +322,8 @@ def _create(request: HttpRequest, kind: RecordKind) -> HttpResponse:
                 by=request.user, allow_duplicate=form.cleaned_data["confirm_duplicate"], **fields
             )
         except services.DuplicateFound as exc:
-            add_service_errors(form, exc)
+            if exc.blocking:  # the e-mail is taken: say so beside the field
+                add_service_errors(form, exc)
             matches, can_confirm = exc.matches, not exc.blocking
         except ValidationError as exc:
             add_service_errors(form, exc)
@@ -369,9 +371,16 @@ def _log_form(record: Contact | Organization, log_kind: str) -> ActivityForm:
     label = dict(Activity.Kind.choices)[log_kind]
     subject = f"Note on {record}" if log_kind == "note" else f"{label} with {record}"
     outcome = {"call": "connected", "meeting": "held"}.get(log_kind, "")
-    now = timezone.localtime().strftime(DATETIME_FORMAT)
+    now = timezone.localtime()
+    tomorrow = snooze_target("tomorrow", due_at=None, now=now, tz=now.tzinfo)
     return ActivityForm(
-        initial={"kind": log_kind, "subject": subject, "occurred_at": now, "outcome": outcome}
+        initial={
+            "kind": log_kind,
+            "subject": subject,
+            "occurred_at": now.strftime(DATETIME_FORMAT),
+            "outcome": outcome,
+            "next_due": tomorrow.strftime(DATETIME_FORMAT),
+        }
     )
 
 

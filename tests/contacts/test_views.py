@@ -273,6 +273,7 @@ def test_quick_log_form_arrives_with_htmx_ready_to_save(org_a, jane):
     assert response.status_code == 200
     assert b"Call with Jane Doe" in response.content
     assert b'value="connected" selected' in response.content
+    assert b">Log call</button>" in response.content
 
 
 def test_quick_log_without_javascript_opens_the_form_on_the_page(org_a, jane):
