@@ -28,6 +28,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db.models import (
+    BigIntegerField,
     Case,
     Count,
     DecimalField,
@@ -61,7 +62,7 @@ from pipeline.models import (
 from reporting import completeness
 from reporting.db import Epoch, Median, epoch
 from reporting.models import MemberActivityDay, RevenueTarget, Snapshot, SnapshotDeal
-from reporting.periods import Period
+from reporting.periods import Period, local_midnight
 
 EFFECTIVENESS_KEYS = [
     "close_rate",
@@ -158,7 +159,9 @@ def with_stage_at(deals: QuerySet, instant: datetime) -> QuerySet:
     and `limit_at` (maximum dwell days) from the last transition before `instant`."""
     last = _last_transition(instant)
     deals = deals.annotate(
-        stage_at=Coalesce(Subquery(last.values("to_stage_id")[:1]), F("stage_id")),
+        stage_at=Coalesce(
+            Subquery(last.values("to_stage_id")[:1]), F("stage_id"), output_field=BigIntegerField()
+        ),
         entered_at=Coalesce(Subquery(last.values("at")[:1]), F("created_at")),
     )
     stage = Stage.objects.filter(pk=OuterRef("stage_at"))
@@ -197,10 +200,15 @@ def rotting_days() -> int:
     return settings_row.rotting_days if settings_row else DEFAULT_ROTTING_DAYS
 
 
-def with_hygiene(deals: QuerySet, instant: datetime, rotting: int) -> QuerySet:
+def rotting_since(end: date, tz) -> datetime:
+    """The start of the rotting period before `end`: midnight, `rotting_days` days earlier."""
+    return local_midnight(end - timedelta(days=rotting_days()), tz)
+
+
+def with_hygiene(deals: QuerySet, instant: datetime, since: datetime) -> QuerySet:
     """Annotate `over_limit`, `has_task`, `recent_activity` and the derived `stale` and
-    `hygienic` (1/0) for deals open at `instant` (annotated by `with_stage_at`)."""
-    since = instant - timedelta(days=rotting)
+    `hygienic` (1/0) for deals open at `instant` (annotated by `with_stage_at`); `since`
+    starts the rotting period."""
     deals = _with_dwell(deals, instant).annotate(
         has_task=task_open_at(instant),
         recent_activity=Exists(
@@ -322,7 +330,7 @@ def _leads(scope: Scope) -> dict:
         "owner",
         leads=Count("pk"),
         leads_answered=Count("pk", filter=Q(response_hours__isnull=False)),
-        response_hours=Median("response_hours"),
+        response_median=Median("response_hours"),
     )
 
 
@@ -375,7 +383,9 @@ def _activities(scope: Scope) -> dict:
 def _hygiene(scope: Scope) -> dict:
     p = scope.period
     deals = with_hygiene(
-        open_deals_at(scope, p.end_at, revenue_only=False), p.end_at, rotting_days()
+        open_deals_at(scope, p.end_at, revenue_only=False),
+        p.end_at,
+        rotting_since(p.end, p.tz),
     )
     return scope.group(
         deals,
@@ -519,8 +529,6 @@ def _active_days(scope: Scope) -> dict:
 
 
 def _day_bounds(days: list[date], tz) -> list[tuple[datetime, datetime]]:
-    from reporting.periods import local_midnight
-
     return [(local_midnight(d, tz), local_midnight(d + timedelta(days=1), tz)) for d in days]
 
 
@@ -614,7 +622,7 @@ def _compute(scope: Scope, keys: list) -> dict[Any, dict]:
                 retention.get(key, {}).get("customers_kept"),
                 retention.get(key, {}).get("customers_at_start"),
             ),
-            "lead_response_hours": ld.get("response_hours"),
+            "lead_response_hours": ld.get("response_median"),
             "forecast_error": (
                 float((forecast_amount - actual) / actual)
                 if forecast_amount is not None and actual
