@@ -25,4 +25,5 @@ urlpatterns = [
         name="notification-preferences",
     ),
     path("", include("contacts.urls")),
+    path("", include("pipeline.urls")),
 ]

@@ -1,0 +1,1 @@
+"""Pipeline pages: the board and the move dialog, deal pages, the forecast, settings."""

@@ -1,0 +1,94 @@
+// The deal board: drag a card to another column (SortableJS) and htmx posts the move.
+// The server answers with the board's updates (the card, both column totals, a toast),
+// or with a dialog listing what the stage still needs (422), or with a conflict (409);
+// in both of the latter the card goes back where it was until the move succeeds.
+(function () {
+  "use strict";
+
+  const reduced = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+
+  function csrfHeaders() {
+    try {
+      return JSON.parse(document.body.getAttribute("hx-headers") || "{}");
+    } catch (e) {
+      return {};
+    }
+  }
+
+  function boardQuery() {
+    const board = document.querySelector("[data-board]");
+    return board ? board.dataset.query || "" : "";
+  }
+
+  function withQuery(url, extra) {
+    const parts = [extra, boardQuery()].filter(Boolean);
+    return parts.length ? url + (url.indexOf("?") === -1 ? "?" : "&") + parts.join("&") : url;
+  }
+
+  function putBack(card, from, index) {
+    const items = Array.prototype.filter.call(from.children, function (el) { return el !== card; });
+    from.insertBefore(card, items[index] || from.querySelector(".board-more, .board-empty"));
+  }
+
+  function onEnd(event) {
+    document.body.classList.remove("is-dragging");
+    const card = event.item;
+    const to = event.to;
+    if (to === event.from) return;
+    const moveUrl = card.dataset.moveUrl;
+    const stage = to.dataset.stage;
+    if (to.hasAttribute("data-terminal")) {
+      // Won and lost ask first (contract dates, the reason): show the dialog.
+      putBack(card, event.from, event.oldIndex);
+      htmx.ajax("GET", withQuery(moveUrl, "to=" + stage + "&from=board"), {
+        target: "#move-dialog-slot",
+        swap: "innerHTML",
+      });
+      return;
+    }
+    card.classList.add("is-saving");
+    card.keelRevert = { from: event.from, index: event.oldIndex };
+    htmx.ajax("POST", withQuery(moveUrl, ""), {
+      source: card,
+      target: "#move-dialog-slot",
+      swap: "innerHTML",
+      headers: csrfHeaders(),
+      values: { to_stage: stage, version: card.dataset.version, from: "board" },
+    });
+  }
+
+  document.addEventListener("htmx:afterRequest", function (event) {
+    const card = event.detail.elt;
+    if (!card || !card.keelRevert) return;
+    const revert = card.keelRevert;
+    delete card.keelRevert;
+    card.classList.remove("is-saving");
+    if (event.detail.xhr.status !== 200) putBack(card, revert.from, revert.index);
+  });
+
+  function init(root) {
+    if (typeof Sortable === "undefined") return;
+    root.querySelectorAll(".board-cards, .dropzone-list").forEach(function (list) {
+      if (list.dataset.sortableReady) return;
+      list.dataset.sortableReady = "1";
+      Sortable.create(list, {
+        group: "deals",
+        sort: false,
+        draggable: ".deal-card",
+        filter: ".deal-card-menu",
+        preventOnFilter: false,
+        forceFallback: true,
+        fallbackTolerance: 4,
+        animation: reduced ? 0 : 150,
+        ghostClass: "is-ghost",
+        chosenClass: "is-chosen",
+        dragClass: "is-dragged",
+        emptyInsertThreshold: 40,
+        onStart: function () { document.body.classList.add("is-dragging"); },
+        onEnd: onEnd,
+      });
+    });
+  }
+
+  htmx.onLoad(init);
+})();
