@@ -549,3 +549,15 @@ class RecentRecord(TenantOwned):
     @property
     def record(self) -> Contact | Organization | None:
         return self.contact or self.organization
+
+
+
+# The automations' tables (settings, the log of what they produced, assignment rules)
+# live in their own module; importing them here registers them with this app.
+from contacts.automation_models import (  # noqa: E402, F401
+    AssignmentRule,
+    AssignmentRuleMember,
+    Automation,
+    AutomationLog,
+    AutomationSettings,
+)

@@ -540,3 +540,8 @@ class DealTask(TenantOwned):
 
     def __str__(self) -> str:
         return f"task {self.task_id} on deal {self.deal_id}"
+
+
+# The automations' tables (stage cadences, renewal offsets) live in their own module;
+# importing them here registers them with this app.
+from pipeline.automation_models import CadenceStep, RenewalOffset  # noqa: E402, F401
