@@ -219,7 +219,40 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Beat only asks the database what is due; each scan queues one task per tenant with work.
+# A scan expires before the next one is sent, so a backlog never piles up in the broker.
 CELERY_BEAT_SCHEDULE: dict = {
+    "task-reminders": {
+        "task": "contacts.scan_task_reminders",
+        "schedule": 60,
+        "options": {"expires": 50},
+    },
+    "overdue-digests": {
+        "task": "contacts.scan_overdue_digests",
+        "schedule": 5 * 60,
+        "options": {"expires": 4 * 60},
+    },
+    "pending-emails": {
+        "task": "contacts.scan_pending_emails",
+        "schedule": 5 * 60,
+        "options": {"expires": 4 * 60},
+    },
+    "stale-deals": {
+        "task": "pipeline.scan_stale_deals",
+        "schedule": 5 * 60,
+        "options": {"expires": 4 * 60},
+    },
+    "renewals": {
+        "task": "pipeline.scan_renewals",
+        "schedule": 5 * 60,
+        "options": {"expires": 4 * 60},
+    },
+    "weekly-summaries": {
+        "task": "pipeline.scan_weekly_summaries",
+        "schedule": 15 * 60,
+        "options": {"expires": 14 * 60},
+    },
     # Finds tenants whose local midnight passed without today's snapshot (idempotent).
     "reporting-daily-snapshots": {"task": "reporting.scan_daily_snapshots", "schedule": 60 * 60},
 }
@@ -228,6 +261,7 @@ CELERY_BEAT_SCHEDULE: dict = {
 # every new tenant inside its creating transaction, and by `manage.py seed_demo`.
 KEEL_TENANT_SETUP: list[str] = [
     "pipeline.services.create_default_pipelines",
+    "pipeline.services.renewals.create_renewals_pipeline",
 ]
 KEEL_DEMO_SEEDERS: list[str] = [
     "contacts.demo.seed",

@@ -17,6 +17,7 @@ from contacts.normalize import (
     normalize_email,
     organization_name_key,
 )
+from contacts.services.assignment import assign_new_contact
 from contacts.services.common import (
     DuplicateFound,
     check_fields,
@@ -230,6 +231,8 @@ def create_contact(
             target=contact,
             changes=diff({}, snapshot(contact, CONTACT_FIELDS)),
         )
+        if owner is None:
+            assign_new_contact(contact, by=by)  # the tenant's assignment rules may pick one
         touch_record(contact, by=by)
     return contact
 

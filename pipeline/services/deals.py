@@ -42,6 +42,8 @@ from pipeline.models import (
     StageCriterion,
     StageTransition,
 )
+from pipeline.services.assignment import assign_new_deal
+from pipeline.services.cadences import apply_cadence
 from pipeline.services.common import DealChanged, StageCriteriaUnmet, dwell_due, is_manager
 
 # The fields a person edits (the stage moves only through move_deal).
@@ -207,6 +209,9 @@ def create_deal(
                 **({"override_reason": [None, reason]} if unmet else {}),
             },
         )
+        if owner is None:
+            assign_new_deal(deal, by=by)  # the tenant's assignment rules may pick the owner
+        apply_cadence(deal, transition=transition, by=by)  # the stage's follow-up tasks
         transaction.on_commit(
             partial(
                 events.deal_moved,
@@ -377,6 +382,7 @@ def move_deal(
             changes["override_reason"] = [None, reason]
             changes["overridden"] = [None, [u.code for u in unmet]]
         record_event(actor=by, verb="deal.moved", target=deal, changes=changes)
+        apply_cadence(deal, transition=transition, by=by)  # cancel the old stage's, plan the new
         transaction.on_commit(
             partial(
                 events.deal_moved,

@@ -1,0 +1,106 @@
+"""Celery tasks of pipeline's automations: stale-deal alerts, renewal notices, the weekly
+summary. Scans find the tenants with due work in one query over all tenants (crm.scans)
+and queue one per-tenant task each; see contacts.tasks for the pattern and the base."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.utils import timezone
+
+from contacts.tasks import SCAN_OPTIONS, AutomationTask
+from crm.celery import app as celery_app
+from crm.scans import across_tenants, fan_out, tenant_ids
+
+
+def _all_limits() -> tuple[set[int], set[int]]:
+    """Every rotting period and stage dwell limit in use, across tenants (few values)."""
+    from pipeline.models import DEFAULT_ROTTING_DAYS, PipelineSettings, Stage
+
+    rotting = across_tenants(
+        PipelineSettings.unscoped.values_list("rotting_days", flat=True).distinct()
+    )
+    dwell = across_tenants(
+        Stage.unscoped.filter(max_dwell_days__isnull=False)
+        .values_list("max_dwell_days", flat=True)
+        .distinct()
+    )
+    return {*rotting, DEFAULT_ROTTING_DAYS}, set(dwell)
+
+
+# Stale deals
+
+
+@celery_app.task(base=AutomationTask, name="pipeline.send_stale_alerts")
+def send_stale_alerts(*, tenant_id: int) -> int:
+    from pipeline.services.stale import send_stale_alerts as send
+
+    return send(now=timezone.now())
+
+
+@shared_task(name="pipeline.scan_stale_deals", **SCAN_OPTIONS)
+def scan_stale_deals() -> int:
+    """Every five minutes: tenants with a deal past a limit and not yet alerted."""
+    from pipeline.models import Deal
+    from pipeline.services.stale import due_stale_alerts
+
+    rotting, dwell = _all_limits()
+    due = due_stale_alerts(
+        Deal.unscoped.filter(tenant__is_active=True),
+        now=timezone.now(),
+        rotting=rotting,
+        dwell=dwell,
+    )
+    return fan_out(send_stale_alerts, tenant_ids(due))
+
+
+# Renewals
+
+
+@celery_app.task(base=AutomationTask, name="pipeline.send_renewal_notices")
+def send_renewal_notices(*, tenant_id: int) -> int:
+    from pipeline.services.renewals import send_renewal_notices as send
+
+    return send(now=timezone.now())
+
+
+@shared_task(name="pipeline.scan_renewals", **SCAN_OPTIONS)
+def scan_renewals() -> int:
+    """Every five minutes: tenants with a renewal notice due (in their own calendar)."""
+    from contacts.services.automation import tenant_time_zones
+    from pipeline.automation_models import RenewalOffset
+    from pipeline.models import Deal
+    from pipeline.services.renewals import due_renewal_notices
+
+    offsets = across_tenants(RenewalOffset.unscoped.values_list("days", flat=True).distinct())
+    due = due_renewal_notices(
+        Deal.unscoped.filter(tenant__is_active=True),
+        now=timezone.now(),
+        zones=tenant_time_zones(),
+        offsets=offsets,
+    )
+    return fan_out(send_renewal_notices, tenant_ids(due))
+
+
+# The weekly summary
+
+
+@celery_app.task(base=AutomationTask, name="pipeline.send_weekly_summaries")
+def send_weekly_summaries(*, tenant_id: int) -> int:
+    from pipeline.services.summary import send_weekly_summaries as send
+
+    return send(now=timezone.now())
+
+
+@shared_task(name="pipeline.scan_weekly_summaries", **SCAN_OPTIONS)
+def scan_weekly_summaries() -> int:
+    """Every fifteen minutes: tenants whose managers' summary for this week is due."""
+    from contacts.services.automation import tenant_time_zones
+    from crm.models import Membership
+    from pipeline.services.summary import due_weekly_summaries
+
+    due = due_weekly_summaries(
+        Membership.unscoped.filter(tenant__is_active=True),
+        now=timezone.now(),
+        zones=tenant_time_zones(),
+    )
+    return fan_out(send_weekly_summaries, tenant_ids(due))
