@@ -36,7 +36,12 @@ def _record_url(obj: Task | Activity) -> str:
 
 def _row(request: HttpRequest, task: Task, *, status: int = 200, error: str = "") -> HttpResponse:
     """htmx swaps the task's row in place (My day and record pages share it)."""
-    context = {"task": task, "error": error, "next": next_url(request, "")}
+    back = next_url(request, "")
+    # On the contact's own page the row does not link to the contact again.
+    on_contact = bool(task.contact_id) and back == tenant_reverse(
+        "contacts:contact-detail", task.contact_id
+    )
+    context = {"task": task, "error": error, "next": back, "hide_contact": on_contact}
     return render_page(request, ROW, context, status=status)
 
 
