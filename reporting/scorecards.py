@@ -46,8 +46,8 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Greatest, Least, TruncDate
 
-from contacts.models import Activity, Contact, Task
-from crm.models import AuditEvent, Membership, Notification, NotificationKind, Role, Tenant, User
+from contacts.models import Activity, Automation, AutomationLog, Contact
+from crm.models import AuditEvent, Membership, Role, Tenant, User
 from pipeline.models import (
     DEFAULT_ROTTING_DAYS,
     Deal,
@@ -89,10 +89,12 @@ HEALTH_KEYS = [
 FIGURE_KEYS = EFFECTIVENESS_KEYS + HEALTH_KEYS
 
 RESPONSE_KINDS = [Activity.Kind.CALL, Activity.Kind.EMAIL, Activity.Kind.MEETING]
-AUTOMATION_NOTICES = [
-    NotificationKind.TASK_DUE,
-    NotificationKind.STALE_DEAL,
-    NotificationKind.RENEWAL,
+AUTOMATIONS = [
+    Automation.TASK_REMINDER,
+    Automation.STALE_DEAL,
+    Automation.RENEWAL,
+    Automation.CADENCE,
+    Automation.ASSIGNMENT,
 ]
 ALL = "all"  # the key of the ungrouped totals
 CENT = Decimal("0.01")
@@ -396,24 +398,20 @@ def _hygiene(scope: Scope) -> dict:
     )
 
 
-def _automation(scope: Scope) -> tuple[dict, dict]:
+def automation_runs_qs(scope: Scope) -> QuerySet:
+    """What the automations did in the period, from their done-once log: reminders,
+    stale-deal alerts, renewal notices, cadence tasks and automatic assignments."""
     p = scope.period
-    notices = scope.owned(
-        Notification.objects.filter(
-            kind__in=AUTOMATION_NOTICES, created_at__gte=p.start_at, created_at__lt=p.end_at
+    return scope.owned(
+        AutomationLog.objects.filter(
+            automation__in=AUTOMATIONS, created_at__gte=p.start_at, created_at__lt=p.end_at
         ),
-        "recipient",
+        "user",
     )
-    tasks = scope.owned(
-        Task.objects.filter(
-            source=Task.Source.CADENCE, created_at__gte=p.start_at, created_at__lt=p.end_at
-        ),
-        "assignee",
-    )
-    return (
-        scope.group(notices, "recipient", notices=Count("pk")),
-        scope.group(tasks, "assignee", cadence_tasks=Count("pk")),
-    )
+
+
+def _automation(scope: Scope) -> dict:
+    return scope.group(automation_runs_qs(scope), "user", runs=Count("pk"))
 
 
 def _completeness(scope: Scope) -> list[dict]:
@@ -486,11 +484,10 @@ def _deal_completeness(scope: Scope, always: list[str]) -> dict:
     return out
 
 
-def _active_days(scope: Scope) -> dict:
-    """Members active each day (signed in or changed a record) over members covering it,
-    as (numerator, denominator) sums: per day tenant-wide, per member in team mode."""
+def _activity_sources(scope: Scope) -> tuple[QuerySet, QuerySet]:
+    """Visits (MemberActivityDay) in the period, and changes (AuditEvent by a member) on
+    days without a visit row, annotated with their tenant-local `day`."""
     p = scope.period
-    tz = scope.tenant.tz
     visits = scope.owned(MemberActivityDay.objects.filter(day__gte=p.start, day__lt=p.end), "user")
     changes = (
         scope.owned(
@@ -500,14 +497,20 @@ def _active_days(scope: Scope) -> dict:
             "actor",
         )
         .filter(Exists(Membership.objects.filter(user=OuterRef("actor"))))
-        .annotate(day=TruncDate("created_at", tzinfo=tz))
+        .annotate(day=TruncDate("created_at", tzinfo=scope.tenant.tz))
         .filter(
             ~Exists(MemberActivityDay.objects.filter(user=OuterRef("actor"), day=OuterRef("day")))
         )
     )
+    return visits, changes
+
+
+def active_days_series(scope: Scope) -> list[tuple[date, int, int]]:
+    """(day, members active that day, members whose membership covered part of it) for
+    each day of the period: two grouped queries and one conditional count per 200 days."""
+    p = scope.period
+    visits, changes = _activity_sources(scope)
     members = scope.owned(Membership.objects.all(), "user")
-    if scope.by_owner:
-        return _active_days_by_member(p, visits, changes, members)
     days = p.day_list()
     active: dict[date, int] = dict.fromkeys(days, 0)
     for row in visits.order_by().values("day").annotate(n=Count("user", distinct=True)):
@@ -515,16 +518,25 @@ def _active_days(scope: Scope) -> dict:
     for row in changes.order_by().values("day").annotate(n=Count("actor", distinct=True)):
         active[row["day"]] += row["n"]
     covering: dict[date, int] = {}
-    for chunk in range(0, len(days), 200):  # one query per 200 days of the period
+    for chunk in range(0, len(days), 200):
         batch = days[chunk : chunk + 200]
         counts = members.aggregate(
             **{
-                f"d{i}": Count("pk", filter=covers_day(p_start, p_end))
-                for i, (p_start, p_end) in enumerate(_day_bounds(batch, tz))
+                f"d{i}": Count("pk", filter=covers_day(day_start, day_end))
+                for i, (day_start, day_end) in enumerate(_day_bounds(batch, p.tz))
             }
         )
         covering.update({day: counts[f"d{i}"] for i, day in enumerate(batch)})
-    ratios = [active[d] / covering[d] for d in days if covering[d]]
+    return [(d, active[d], covering[d]) for d in days]
+
+
+def _active_days(scope: Scope) -> dict:
+    """Members active each day (signed in or changed a record) over members covering it:
+    the mean of the daily shares tenant-wide; active ÷ covered days per member in team mode."""
+    if scope.by_owner:
+        visits, changes = _activity_sources(scope)
+        return _active_days_by_member(scope.period, visits, changes, Membership.objects.all())
+    ratios = [a / m for _, a, m in active_days_series(scope) if m]
     return {ALL: {"dau_sum": sum(ratios), "dau_days": len(ratios)}}
 
 
@@ -587,7 +599,7 @@ def _compute(scope: Scope, keys: list) -> dict[Any, dict]:
     targets = _targets(scope)
     activities = _activities(scope)
     hygiene = _hygiene(scope)
-    notices, cadence = _automation(scope)
+    automation = _automation(scope)
     complete = _completeness(scope)
     active = _active_days(scope)
 
@@ -646,8 +658,7 @@ def _compute(scope: Scope, keys: list) -> dict[Any, dict]:
             ),
             "pipeline_hygiene": _ratio(h.get("hygienic_deals"), h.get("open_deals")),
             "stale_deals": h.get("stale_deals") or 0,
-            "automation_runs": notices.get(key, {}).get("notices", 0)
-            + cadence.get(key, {}).get("cadence_tasks", 0),
+            "automation_runs": automation.get(key, {}).get("runs", 0),
             "leads_unanswered": (ld.get("leads") or 0) - (ld.get("leads_answered") or 0),
         }
         inputs = {
@@ -668,8 +679,6 @@ def _compute(scope: Scope, keys: list) -> dict[Any, dict]:
             "hygienic_deals": h.get("hygienic_deals") or 0,
             "required_fields": required,
             "filled_fields": filled,
-            "automation_notices": notices.get(key, {}).get("notices", 0),
-            "cadence_tasks": cadence.get(key, {}).get("cadence_tasks", 0),
         }
         results[key] = {**figures, "inputs": inputs}
     return results

@@ -12,9 +12,9 @@ from datetime import date
 import pytest
 from django.test import override_settings
 
-from contacts.models import Task
+from contacts.models import AutomationLog
 from crm.audit import record_event
-from crm.models import AuditEvent, Membership, Notification, Role
+from crm.models import AuditEvent, Membership, Role
 from pipeline.models import DealTask, PipelineSettings, StageCriterion
 from reporting.models import MemberActivityDay
 from reporting.scorecards import compute_scorecard, compute_team
@@ -226,27 +226,33 @@ def test_pipeline_hygiene_is_null_without_open_deals(tenant_a):
 
 
 def test_automation_runs_count_what_the_jobs_created_in_the_period(tenant_a):
-    rep = tenant_a.rep.user
+    rep, rep2 = tenant_a.rep.user, tenant_a.rep2.user
 
-    def notice(kind, at, n=[0]):  # noqa: B006 (a counter for unique keys)
+    def run(automation, at, user=rep, n=[0]):  # noqa: B006 (a counter for unique subjects)
         n[0] += 1
-        Notification.objects.create(
-            recipient=rep, kind=kind, key=f"k{n[0]}", title="t", created_at=at
+        AutomationLog.objects.create(
+            automation=automation,
+            subject_type="contacts.task",
+            subject_id=n[0],
+            window=at,
+            user=user,
+            summary="done",
+            created_at=at,
         )
 
-    notice("task_due", berlin(2026, 3, 2))
-    notice("task_due", berlin(2026, 3, 31, 23, 59))
-    notice("stale_deal", berlin(2026, 3, 5))
-    notice("renewal", berlin(2026, 3, 6))
-    notice("assignment", berlin(2026, 3, 6))  # a person's assignment notice: not automation
-    notice("system", berlin(2026, 3, 6))
-    notice("task_due", berlin(2026, 4, 1))  # April
-    factories.TaskFactory(source=Task.Source.CADENCE, created_at=berlin(2026, 3, 3))
-    factories.TaskFactory(source=Task.Source.CADENCE, created_at=berlin(2026, 3, 1, 0, 0))
-    factories.TaskFactory(source=Task.Source.MANUAL, created_at=berlin(2026, 3, 3))
-    factories.TaskFactory(source=Task.Source.CADENCE, created_at=berlin(2026, 2, 28, 23, 59))
-    # 2 reminders + 1 alert + 1 renewal notice + 2 cadence tasks.
+    run("task_reminder", berlin(2026, 3, 2))
+    run("task_reminder", berlin(2026, 3, 31, 23, 59))
+    run("stale_deal", berlin(2026, 3, 5))
+    run("renewal", berlin(2026, 3, 6), user=rep2)
+    run("cadence", berlin(2026, 3, 1, 0, 0))
+    run("assignment", berlin(2026, 3, 7), user=rep2)
+    run("overdue_digest", berlin(2026, 3, 6))  # a digest is not among the figure's runs
+    run("weekly_summary", berlin(2026, 3, 6))
+    run("task_reminder", berlin(2026, 4, 1))  # April
+    run("cadence", berlin(2026, 2, 28, 23, 59))  # February
+    # 2 reminders + 1 stale-deal alert + 1 renewal notice + 1 cadence task + 1 assignment.
     assert card(tenant_a)["automation_runs"] == 6
+    assert card(tenant_a, owner=rep2)["automation_runs"] == 2
 
 
 def test_automation_runs_are_zero_when_nothing_ran(tenant_a):
@@ -258,7 +264,10 @@ def test_health_figures_ignore_another_tenant(org_a, org_b, tenant_a):
         Membership.objects.update(created_at=berlin(2025, 1, 1))
         factories.ActivityFactory(logged_by=org_b.rep.user, occurred_at=berlin(2026, 3, 3))
         MemberActivityDay.objects.create(user=org_b.rep.user, day=date(2026, 3, 28))
-        factories.TaskFactory(source=Task.Source.CADENCE, created_at=berlin(2026, 3, 3))
+        AutomationLog.objects.create(
+            automation="cadence", subject_type="pipeline.deal", subject_id=1,
+            window=berlin(2026, 3, 3), summary="x", created_at=berlin(2026, 3, 3),
+        )  # fmt: skip
     figures = card(org_a, **END_OF_MARCH)
     assert figures["daily_active_users"] == 0.0
     assert card(org_a)["activity_logging_rate"] == 0.0

@@ -1,0 +1,61 @@
+"""Template helpers of the dashboards: a figure as a person reads it, cells by column kind."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import template
+
+from reporting.figures import format_value
+
+register = template.Library()
+
+
+@register.simple_tag
+def figure(key: str, value, currency: str = "") -> str:
+    return format_value(key, value, currency=currency)
+
+
+@register.filter
+def cell(value, column: str = "") -> str:
+    """A table cell: shares as percentages, amounts with two decimals, None as a dash."""
+    if value is None or value == "":
+        return "—"
+    name = (column or "").lower()
+    if isinstance(value, float) and any(
+        w in name for w in ("rate", "conversion", "share", "probability", "won from", "error", "attainment", "retention", "completeness", "hygiene", "active users")
+    ):  # fmt: skip
+        return f"{value * 100:.1f} %"
+    if isinstance(value, Decimal):
+        return f"{value:,.2f}"
+    if isinstance(value, float):
+        return f"{value:,.1f}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
+@register.filter
+def spark_points(series) -> list:
+    return [v for _, v in (series or [])]
+
+
+@register.simple_tag
+def table_rows(table) -> list[dict]:
+    """Rows ready to render: each cell formatted by its column, the row's link resolved
+    (a path, or a query string for the records behind a figure)."""
+    from crm.templatetags.keel import tenant_reverse
+
+    records = tenant_reverse("reporting:records")
+    team = tenant_reverse("reporting:manager")
+    rows = []
+    for i, row in enumerate(table.rows):
+        link = table.links[i] if i < len(table.links) else None
+        if link and not link.startswith("/"):
+            link = f"{records}?{link}" if "figure=" in link else f"{team}?{link}"
+        cells = [
+            {"column": col, "shown": cell(value, col)}
+            for col, value in zip(table.columns, row, strict=False)
+        ]
+        rows.append({"link": link, "cells": cells})
+    return rows
