@@ -24,6 +24,7 @@ urlpatterns = [
         notes.notification_preferences,
         name="notification-preferences",
     ),
+    path("settings/automations/", include("pipeline.automation_urls")),
     path("", include("contacts.urls")),
     path("", include("pipeline.urls")),
 ]

@@ -99,13 +99,16 @@ def _money(amount: Decimal | None, currency: str) -> str:
 
 
 def week_summary(*, now: datetime) -> WeekSummary:
-    """The figures of the last full week (Monday to Monday, tenant time) per pipeline."""
+    """The figures of the last full week (Monday to Monday, tenant time) per pipeline:
+    moves between open stages, deals created, won and lost, and the deals stale now."""
     tz = current_tenant().tz
     end = week_start(now, tz)
     start = local_midnight((end - timedelta(days=1)).date() - timedelta(days=6), tz)
     weeks = {p.pk: PipelineWeek(pipeline=p) for p in Pipeline.objects.order_by("position", "pk")}
     moves = (
-        StageTransition.objects.filter(at__gte=start, at__lt=end, from_stage__isnull=False)
+        StageTransition.objects.filter(
+            at__gte=start, at__lt=end, from_stage__isnull=False, to_stage__kind="open"
+        )
         .values("deal__pipeline_id")
         .annotate(n=Count("pk"))
     )
