@@ -27,4 +27,5 @@ urlpatterns = [
     path("settings/automations/", include("pipeline.automation_urls")),
     path("", include("contacts.urls")),
     path("", include("pipeline.urls")),
+    path("", include("reporting.urls")),
 ]
