@@ -263,6 +263,8 @@ KEEL_TENANT_SETUP: list[str] = [
     "pipeline.services.create_default_pipelines",
     "pipeline.services.renewals.create_renewals_pipeline",
 ]
+# Called with tenant_id= after a transaction that published crm.events commits.
+KEEL_EVENT_HANDLERS: list[str] = []
 KEEL_DEMO_SEEDERS: list[str] = [
     "contacts.demo.seed",
 ]

@@ -29,6 +29,7 @@ from contacts.services.common import (
 )
 from contacts.services.personal import touch_record
 from crm.audit import diff, record_event
+from crm.events import publish
 from crm.models import User
 from crm.tenancy import current_tenant
 
@@ -233,6 +234,7 @@ def create_contact(
         )
         if owner is None:
             assign_new_contact(contact, by=by)  # the tenant's assignment rules may pick one
+        publish("contact.created", target=contact, actor=by)
         touch_record(contact, by=by)
     return contact
 
@@ -254,6 +256,7 @@ def update_contact(contact: Contact, *, by: User, **fields: Any) -> Contact:
     with transaction.atomic():
         _save_contact(contact, update_fields=[*CONTACT_FIELDS, "updated_by", "updated_at"])
         record_event(actor=by, verb="contact.updated", target=contact, changes=changes)
+        publish("contact.updated", target=contact, actor=by, data={"changes": changes})
         touch_record(contact, by=by)
     return contact
 
@@ -287,6 +290,13 @@ def _bulk_update(
             setattr(record, field, value)
             record.updated_by, record.updated_at = by, now
             record_event(actor=by, verb=verb, target=record, changes={field: [old, new]})
+            if model is Contact:
+                publish(
+                    "contact.updated",
+                    target=record,
+                    actor=by,
+                    data={"changes": {field: [old, new]}},
+                )
     return len(changed)
 
 

@@ -20,6 +20,7 @@ from contacts.services.common import (
 )
 from contacts.services.personal import touch_record
 from crm.audit import diff, record_event
+from crm.events import publish
 from crm.models import User
 from crm.tenancy import current_tenant
 
@@ -233,6 +234,7 @@ def complete_task(task: Task, *, by: User) -> Task:
     with transaction.atomic():
         task.save(update_fields=["done_at", "done_by", "updated_at"])
         record_event(actor=by, verb="task.completed", target=task)
+        publish("task.completed", target=task, actor=by)
     return task
 
 

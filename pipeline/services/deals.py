@@ -27,6 +27,7 @@ from contacts.services.common import (
     require_same_tenant,
 )
 from crm.audit import diff, record_event
+from crm.events import publish
 from crm.models import User
 from crm.tenancy import current_tenant
 from pipeline import events
@@ -212,6 +213,7 @@ def create_deal(
         if owner is None:
             assign_new_deal(deal, by=by)  # the tenant's assignment rules may pick the owner
         apply_cadence(deal, transition=transition, by=by)  # the stage's follow-up tasks
+        publish("deal.created", target=deal, actor=by)
         transaction.on_commit(
             partial(
                 events.deal_moved,
@@ -382,6 +384,13 @@ def move_deal(
             changes["override_reason"] = [None, reason]
             changes["overridden"] = [None, [u.code for u in unmet]]
         record_event(actor=by, verb="deal.moved", target=deal, changes=changes)
+        stages = {
+            "from_stage": {"id": from_stage.pk, "name": from_stage.name},
+            "to_stage": {"id": to_stage.pk, "name": to_stage.name},
+        }
+        publish("deal.stage_changed", target=deal, actor=by, data=stages)
+        if to_stage.is_terminal:
+            publish(f"deal.{to_stage.kind}", target=deal, actor=by, data=stages)  # won, lost
         apply_cadence(deal, transition=transition, by=by)  # cancel the old stage's, plan the new
         transaction.on_commit(
             partial(

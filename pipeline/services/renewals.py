@@ -32,6 +32,7 @@ from contacts.services.automation import (
     url_for,
 )
 from crm.audit import record_event
+from crm.events import publish
 from crm.models import NotificationKind, Tenant, User
 from crm.notifications import notification_key, notify
 from crm.tenancy import current_tenant
@@ -197,6 +198,15 @@ def _notice(deal: Deal, *, offset: RenewalOffset, days_left: int) -> int:
     )
     if entry is None:
         return 0
+    publish(
+        "renewal.due",
+        target=deal,
+        data={
+            "days_left": days_left,
+            "notice_days": offset.days,
+            "contract_end": str(deal.contract_end),
+        },
+    )
     who = f" with {deal.organization}" if deal.organization_id else ""
     for user in [*recipients, *copied]:
         notify(
