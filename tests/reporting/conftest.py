@@ -8,7 +8,7 @@ have written it at those instants.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -98,3 +98,76 @@ def make_book(name: str = "Sales", kind: str = "sales") -> Book:
 @pytest.fixture
 def book(tenant_a) -> Book:
     return make_book()
+
+
+def tell_story(org) -> Book:
+    """A small March 2026 in tenant A (current) where every figure has a value: won and
+    lost deals of both reps, customers, answered and waiting leads, a snapshot of 1 March,
+    targets, visits, activities, open deals with and without next actions."""
+    from contacts.models import AutomationLog
+    from crm.models import Membership
+    from pipeline.models import DealTask
+    from reporting.models import MemberActivityDay, RevenueTarget
+    from reporting.services import take_snapshot
+
+    Membership.objects.update(created_at=berlin(2025, 1, 1))
+    book = make_book()
+    rep, rep2 = org.rep.user, org.rep2.user
+    feb = berlin(2026, 2, 1)
+    for owner, amount, close, stage in [
+        (rep, 3000, date(2026, 3, 20), book.won),
+        (rep, 1500, date(2026, 3, 25), book.lost),
+        (rep2, 5000, date(2026, 3, 28), book.won),
+        (rep2, 2500, date(2026, 3, 30), book.won),
+    ]:
+        book.deal(
+            created=feb,
+            owner=owner,
+            amount=amount,
+            expected_close=close,
+            moves=[(book.proposal, berlin(2026, 2, 20)), (stage, berlin(2026, 3, close.day))],
+            contract_start=close if stage == book.won else None,
+        )
+    book.deal(
+        created=berlin(2025, 6, 1),
+        owner=rep,
+        amount=12_000,
+        moves=[(book.won, berlin(2025, 6, 30))],
+        contract_start=date(2025, 7, 1),
+    )
+    for owner in (rep, rep2):
+        deal = book.deal(
+            created=berlin(2026, 3, 5), owner=owner, amount=4000, expected_close=date(2026, 4, 15)
+        )
+        task = factories.TaskFactory(created_at=berlin(2026, 3, 5), assignee=owner)
+        DealTask.objects.create(deal=deal, task=task)
+    book.deal(
+        created=feb, owner=rep2, amount=8000, stage=book.proposal, expected_close=date(2026, 3, 31)
+    )
+    for owner, hours in [(rep, 2), (rep, 5), (rep2, 30)]:
+        lead = factories.ContactFactory(
+            owner=owner, lifecycle="lead", created_at=berlin(2026, 3, 10, 9)
+        )
+        factories.ActivityFactory(
+            contact=lead,
+            logged_by=owner,
+            occurred_at=berlin(2026, 3, 10, 9) + timedelta(hours=hours),
+        )
+    factories.ContactFactory(owner=rep2, lifecycle="lead", created_at=berlin(2026, 3, 12))
+    for day in (3, 4, 5):
+        MemberActivityDay.objects.create(user=rep, day=date(2026, 3, day))
+        MemberActivityDay.objects.create(user=org.manager.user, day=date(2026, 3, day))
+    MemberActivityDay.objects.create(user=rep2, day=date(2026, 3, 4))
+    RevenueTarget.objects.create(start=date(2026, 3, 1), end=date(2026, 4, 1), amount=20_000)
+    RevenueTarget.objects.create(
+        owner=rep, start=date(2026, 1, 1), end=date(2026, 4, 1), amount=9000
+    )
+    RevenueTarget.objects.create(
+        owner=rep2, start=date(2026, 3, 1), end=date(2026, 4, 1), amount=6000
+    )
+    AutomationLog.objects.create(
+        automation="task_reminder", subject_type="contacts.task", subject_id=1,
+        window=berlin(2026, 3, 6), user=rep, summary="Reminder", created_at=berlin(2026, 3, 6),
+    )  # fmt: skip
+    take_snapshot(day=date(2026, 3, 1))
+    return book
