@@ -267,6 +267,7 @@ KEEL_TENANT_SETUP: list[str] = [
 KEEL_EVENT_HANDLERS: list[str] = []
 KEEL_DEMO_SEEDERS: list[str] = [
     "contacts.demo.seed",
+    "pipeline.demo.seed",
 ]
 
 LOGGING = {

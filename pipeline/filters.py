@@ -27,8 +27,12 @@ class DealFilter(django_filters.FilterSet):
         label="Stage",
         empty_label="Any stage",
     )
+    # Open deals unless asked otherwise (the view fills in "open" when absent).
     status = django_filters.ChoiceFilter(
-        choices=Deal.Status.choices, label="Status", empty_label="Any status"
+        method="filter_status",
+        choices=[*Deal.Status.choices, ("all", "Open and closed")],
+        label="Status",
+        empty_label=None,
     )
     owner = django_filters.ChoiceFilter(method="filter_owner", label="Owner", empty_label="Anyone")
     organization = django_filters.NumberFilter(field_name="organization_id")
@@ -73,6 +77,9 @@ class DealFilter(django_filters.FilterSet):
                 Q(name__icontains=term) | Q(organization__name__icontains=term)
             )
         return queryset
+
+    def filter_status(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset if value == "all" else queryset.filter(status=value)
 
     def filter_owner(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         if value == "me":

@@ -183,13 +183,13 @@ def board(
     deals, rotting = board_deals(pipeline, filters, user_id=user_id, now=now)
     totals = {
         row["stage_id"]: row
-        for row in deals.order_by().values("stage_id").annotate(n=Count("pk"), amount=Sum("amount"))
+        for row in deals.order_by().values("stage_id").annotate(n=Count("pk"), total=Sum("amount"))
     }
     columns = {
         s.pk: Column(
             stage=s,
             count=totals.get(s.pk, {}).get("n", 0),
-            amount=totals.get(s.pk, {}).get("amount") or Decimal(0),
+            amount=totals.get(s.pk, {}).get("total") or Decimal(0),
         )
         for s in stages
         if not s.is_terminal
@@ -465,7 +465,7 @@ def forecast(
         .annotate(month=TruncMonth("expected_close"))
         .order_by()
         .values("month", "owner_id", "owner__full_name", "owner__email")
-        .annotate(n=Count("pk"), amount=Sum("amount"), weighted=Sum(weighted_expr))
+        .annotate(n=Count("pk"), total=Sum("amount"), weighted_total=Sum(weighted_expr))
     )
     by_owner: dict[int | None, ForecastRow] = {}
     totals = {b.key: Cell() for b in buckets}
@@ -476,7 +476,11 @@ def forecast(
         if owner not in by_owner:
             name = row["owner__full_name"] or row["owner__email"] or "Nobody"
             by_owner[owner] = ForecastRow(owner, name, {b.key: Cell() for b in buckets}, Cell())
-        values = (row["n"], row["amount"] or Decimal(0), (row["weighted"] or Decimal(0)) / HUNDRED)
+        values = (
+            row["n"],
+            row["total"] or Decimal(0),
+            (row["weighted_total"] or Decimal(0)) / HUNDRED,
+        )
         for cell in (by_owner[owner].cells[key], by_owner[owner].total, totals[key], total):
             cell.add(*values)
     won = {b.key: Cell() for b in buckets}
@@ -487,12 +491,12 @@ def forecast(
             .annotate(month=TruncMonth("closed_at", tzinfo=tz))
             .order_by()
             .values("month")
-            .annotate(n=Count("pk"), amount=Sum("amount"))
+            .annotate(n=Count("pk"), total=Sum("amount"))
         )
         for row in won_rows:
             key = _bucket_key(row["month"], buckets)
             if key in won:
-                won[key].add(row["n"], row["amount"] or Decimal(0), row["amount"] or Decimal(0))
+                won[key].add(row["n"], row["total"] or Decimal(0), row["total"] or Decimal(0))
     ordered = sorted(by_owner.values(), key=lambda r: (r.owner_id is None, r.owner_name.lower()))
     for row in ordered:
         row.columns = [(b, row.cells[b.key]) for b in buckets]

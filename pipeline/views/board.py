@@ -240,12 +240,26 @@ def _dialog(
     # Every field the stage asked for stays in the form, filled-in ones marked as done,
     # so what was typed is sent again with the next try.
     by_field = {u.field: u for u in unmet if u.kind == "field"}
+
+    def why(u: Unmet | None) -> str:
+        if u is None or u.kind != "field" or u.code.startswith("rule:"):
+            return u.label if u else ""
+        return f"Required to {'enter' if u.when == 'entry' else 'leave'} " + (
+            to_stage.name if u.stage_id == to_stage.pk else deal.stage.name
+        )
+
     rows = [
-        {"unmet": by_field.get(name), "field": form[html_name(name)], "done": name not in by_field}
+        {
+            "unmet": by_field.get(name),
+            "field": form[html_name(name)],
+            "done": name not in by_field,
+            "why": why(by_field.get(name)),
+        }
         for name in form.criteria_fields
     ]
     if "lost_reason" in by_field and "lost_reason" in form.fields:
-        rows.append({"unmet": by_field["lost_reason"], "field": form["lost_reason"], "done": False})
+        u = by_field["lost_reason"]
+        rows.append({"unmet": u, "field": form["lost_reason"], "done": False, "why": ""})
     rows += [{"unmet": u, "field": None, "done": False} for u in unmet if u.kind != "field"]
     extras = [form[name] for name in [*form.optional_fields, "lost_note"] if name in form.fields]
     if "lost_reason" in form.fields and "lost_reason" not in by_field:
@@ -263,6 +277,7 @@ def _dialog(
         "rows": rows,
         "extras": extras,
         "unmet": unmet,
+        "done_count": sum(1 for row in rows if row["done"]),
         "title": title,
         "note": note,
         "can_override": bool(unmet)

@@ -96,8 +96,11 @@ def _pipeline_context(request: HttpRequest, pipeline: Pipeline, **extra: Any) ->
         .values_list("stage_id")
         .annotate(n=Count("pk"))
     )
+    open_ids = [s.pk for s in stages if not s.is_terminal]
     for stage in stages:
         stage.deal_count = counts.get(stage.pk, 0)
+        stage.is_first_open = bool(open_ids) and stage.pk == open_ids[0]
+        stage.is_last_open = bool(open_ids) and stage.pk == open_ids[-1]
     context = {
         "pipeline": pipeline,
         "stages": stages,

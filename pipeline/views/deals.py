@@ -32,13 +32,14 @@ PER_PAGE = 50
 
 @pipeline_view()
 def deal_list(request: HttpRequest) -> HttpResponse:
-    deals = DealFilter(request.GET, queryset=selectors.deal_list(), request=request)
+    params = request.GET.copy()
+    params.setdefault("status", "open")
+    deals = DealFilter(params, queryset=selectors.deal_list(), request=request)
     page = Paginator(deals.qs, PER_PAGE).get_page(request.GET.get("page"))
     now = timezone.now()
     selectors.mark_stale(list(page.object_list), now=now, rotting=selectors.rotting_days())
-    params = request.GET.copy()
     params.pop("page", None)
-    filtered = any(v for k, v in params.items() if k not in ("sort", "page"))
+    filtered = any(v for k, v in params.items() if k not in ("sort", "page", "status"))
     context = {
         "filter": deals,
         "page": page,

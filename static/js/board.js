@@ -79,11 +79,18 @@
         preventOnFilter: false,
         forceFallback: true,
         fallbackTolerance: 4,
+        // On touch screens a press-and-hold picks a card up; a swipe scrolls the board.
+        delay: 250,
+        delayOnTouchOnly: true,
         animation: reduced ? 0 : 150,
         ghostClass: "is-ghost",
         chosenClass: "is-chosen",
         dragClass: "is-dragged",
         emptyInsertThreshold: 40,
+        fallbackOnBody: true,
+        // Sortable clones the card for the floating copy; a style attribute on it would be
+        // refused by the CSP (no inline styles), so the card carries none when cloned.
+        onChoose: function (event) { event.item.removeAttribute("style"); },
         onStart: function () { document.body.classList.add("is-dragging"); },
         onEnd: onEnd,
       });

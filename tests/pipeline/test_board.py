@@ -154,8 +154,11 @@ def test_filling_the_missing_fields_in_the_dialog_moves_the_deal(org_a, board):
     half = _move(client, org_a, deal, board["Qualified"], budget="20000", authority="CFO")
     assert half.status_code == 422
     html = half.content.decode()
-    assert 'value="CFO"' in html  # what was typed stays
-    assert "Need is required to enter Qualified." in html
+    assert 'value="CFO"' in html  # what was typed stays, marked as done
+    assert html.count("Filled in") == 2
+    assert "2 more things before Qualified" in html
+    still = _move(client, org_a, deal, board["Qualified"], budget="20000", authority="CFO", need="")
+    assert "Need is required to enter Qualified." in still.content.decode()  # beside the field
     response = _move(
         client, org_a, deal, board["Qualified"],
         budget="20000", authority="CFO", need="Replace spreadsheets", timeline="Q3",
