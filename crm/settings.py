@@ -268,6 +268,7 @@ KEEL_EVENT_HANDLERS: list[str] = []
 KEEL_DEMO_SEEDERS: list[str] = [
     "contacts.demo.seed",
     "pipeline.demo.seed",
+    "pipeline.automation_demo.seed",
 ]
 
 LOGGING = {

@@ -105,13 +105,18 @@ def tenant_limits() -> tuple[list[int], list[int]]:
     return rotting, dwell
 
 
+def _days(elapsed: timedelta, limit: int) -> str:
+    """"9 days", or "over 7 days" while the whole days do not yet exceed the limit."""
+    return f"{elapsed.days} days" if elapsed.days > limit else f"over {limit} days"
+
+
 def _reason(deal: Deal, now: datetime, factor: int) -> str:
     limit = deal.stage.max_dwell_days
-    if deal.dwell_due_at and limit and now - deal.stage_entered_at > timedelta(days=factor * limit):
-        days = (now - deal.stage_entered_at).days
-        return f"{days} days in {deal.stage.name} (limit {limit})"
-    idle = (now - deal.idle_since).days
-    return f"no activity for {idle} days (rotting period {deal.rotting_days})"
+    elapsed = now - deal.stage_entered_at
+    if deal.dwell_due_at and limit and elapsed > timedelta(days=factor * limit):
+        return f"{_days(elapsed, factor * limit)} in {deal.stage.name} (limit {limit})"
+    idle = _days(now - deal.idle_since, factor * deal.rotting_days)
+    return f"no activity for {idle} (rotting period {deal.rotting_days})"
 
 
 def _is_past(deal: Deal, now: datetime, factor: int) -> bool:

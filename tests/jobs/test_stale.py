@@ -53,7 +53,7 @@ def test_a_deal_at_exactly_its_limit_is_not_stale_a_minute_later_it_is(org_a, cl
     assert send(org_a, send_stale_alerts, now=later + timedelta(hours=5)) == 0
     [alert] = notices(org_a, org_a.rep.user, "stale_deal")
     assert alert.title == "Stale deal: Lumen rollout"
-    assert "7 days in New lead (limit 7)" in alert.body
+    assert "over 7 days in New lead (limit 7)" in alert.body
     assert [m.to for m in mail.outbox] == [["rep@acme.test"]]
     assert notices(org_a, org_a.manager.user, "stale_deal") == []
 
@@ -120,7 +120,7 @@ def test_an_idle_deal_rots_and_logging_an_activity_clears_it(org_a, clock, send)
     assert send(org_a, send_stale_alerts, now=later) == 1
     [alert] = notices(org_a, org_a.rep.user, "stale_deal")
     assert alert.title == "Stale deal: Idle deal"
-    assert "no activity for 14 days (rotting period 14)" in alert.body
+    assert "no activity for over 14 days (rotting period 14)" in alert.body
     clock(T0 + timedelta(days=15))
     with org_a.activate():
         services.log_deal_activity(idle, by=org_a.rep.user, kind="email", subject="Sent notes")
