@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Model, QuerySet
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -229,7 +229,7 @@ def _detail(request: HttpRequest, kind: RecordKind, pk: int) -> HttpResponse:
         messages.info(request, f"{record} was merged into this record.")
         return redirect(kind.url("detail", record.merged_into_id))
     if record.erased_at:
-        return render_page(request, "404.html", {}, status=404)
+        raise Http404("This record was erased.")
     before = parse_datetime(request.GET.get("before", "") or "")
     if before is not None and request.htmx:
         context = {

@@ -615,3 +615,12 @@ def test_a_member_cannot_delete_someone_elses_view(org_a):
         org_a.client_for(org_a.rep).post(org_a.url(f"views/{view.pk}/delete/")).status_code == 302
     )
     assert _count(org_a, SavedView) == 0
+
+
+def test_an_erased_contact_is_gone_from_pages_and_lists(org_a, jane):
+    with org_a.activate():
+        Contact.objects.filter(pk=jane.pk).update(erased_at=timezone.now())
+    client = org_a.client_for(org_a.manager)
+    assert client.get(org_a.url(f"contacts/{jane.pk}/")).status_code == 404
+    assert b"Jane Doe" not in client.get(org_a.url("contacts/")).content
+    assert b"Jane Doe" not in client.get(org_a.url("search/"), {"q": "jane"}).content
