@@ -45,7 +45,7 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/bandit -q -c pyproject.toml -r crm contacts pipeline governance reporting
+	$(VENV)/bin/bandit -q -c pyproject.toml -r crm contacts pipeline governance reporting api
 
 format: install
 	$(VENV)/bin/ruff check --fix .

@@ -81,6 +81,7 @@ def _notify_after_commit(tenant_id: int) -> None:
         return
 
     def callback() -> None:
+        callback.keel_key = None  # ran (tests may keep run callbacks in the list)
         for path in settings.KEEL_EVENT_HANDLERS:
             import_string(path)(tenant_id=tenant_id)
 

@@ -37,11 +37,15 @@ INSTALLED_APPS = [
     "template_partials",
     "csp",
     "axes",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "crm",
     "contacts",
     "pipeline",
     "governance",
     "reporting",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -59,6 +63,9 @@ MIDDLEWARE = [
     "crm.middleware.TenantMiddleware",
     # After the tenant middleware, inside its transaction: who used Keel on which day.
     "reporting.middleware.MemberActivityMiddleware",
+    # /api/v1/: resolves the token's (or session's) member and runs the request inside a
+    # transaction with the tenant set, as TenantMiddleware does for /<slug>/.
+    "api.middleware.ApiMiddleware",
 ]
 
 ROOT_URLCONF = "crm.urls"
@@ -257,6 +264,60 @@ CELERY_BEAT_SCHEDULE: dict = {
     "reporting-daily-snapshots": {"task": "reporting.scan_daily_snapshots", "schedule": 60 * 60},
 }
 
+# The REST API (/api/v1/, the `api` app) and its OpenAPI schema.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.TokenAuthentication",
+        "api.authentication.TenantSessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.MemberWithScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.TokenRateThrottle"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.Cursor",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Keel API",
+    "VERSION": "1.0.0",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": True, "validatorUrl": None},
+    # Schema generation runs outside any tenant, where the scoped managers (rightly) refuse.
+    "DEFAULT_QUERY_MANAGER": "unscoped",
+    "ENUM_NAME_OVERRIDES": {
+        "ActivityKindEnum": "contacts.models.Activity.Kind",
+        "ContactLifecycleEnum": "contacts.models.Contact.Lifecycle",
+        "OrganizationLifecycleEnum": "contacts.models.Organization.Lifecycle",
+        "PipelineKindEnum": "pipeline.models.Pipeline.Kind",
+        "OpenWonLostEnum": "pipeline.models.Deal.Status",  # a deal's status, a stage's kind
+        "CriterionKindEnum": "pipeline.models.StageCriterion.Kind",
+        "UnmetKindEnum": "api.serializers.UNMET_KINDS",
+        "TaskStatusEnum": "api.serializers.TASK_STATUSES",
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.add_error_responses",
+    ],
+}
+API_RATE_LIMIT = env.int("API_RATE_LIMIT", default=600)  # requests per token and period
+API_RATE_PERIOD = env.int("API_RATE_PERIOD", default=60)  # seconds
+# Webhooks: a failed delivery is retried with growing pauses (Celery retries up to a few
+# minutes, then beat's scan) and given up after WEBHOOK_MAX_ATTEMPTS; an endpoint is
+# disabled after WEBHOOK_DISABLE_AFTER failed attempts in a row. Targets on private
+# addresses (127.0.0.1, 10.x…) are refused unless allowed (development, tests).
+WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=5.0)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
+WEBHOOK_DISABLE_AFTER = env.int("WEBHOOK_DISABLE_AFTER", default=15)
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=DEBUG)
+CELERY_BEAT_SCHEDULE["api-webhooks"] = {"task": "api.scan_webhooks", "schedule": 60}
+CELERY_BEAT_SCHEDULE["api-purge"] = {"task": "api.scan_purge", "schedule": 60 * 60}
+
 # Hooks of the apps built on `crm` (which cannot import them): run, in this order, for
 # every new tenant inside its creating transaction, and by `manage.py seed_demo`.
 KEEL_TENANT_SETUP: list[str] = [
@@ -264,7 +325,9 @@ KEEL_TENANT_SETUP: list[str] = [
     "pipeline.services.renewals.create_renewals_pipeline",
 ]
 # Called with tenant_id= after a transaction that published crm.events commits.
-KEEL_EVENT_HANDLERS: list[str] = []
+KEEL_EVENT_HANDLERS: list[str] = [
+    "api.webhooks.events_published",
+]
 KEEL_DEMO_SEEDERS: list[str] = [
     "contacts.demo.seed",
     "pipeline.demo.seed",

@@ -28,4 +28,5 @@ urlpatterns = [
     path("", include("contacts.urls")),
     path("", include("pipeline.urls")),
     path("", include("reporting.urls")),
+    path("", include("api.web_urls")),
 ]

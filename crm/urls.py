@@ -36,6 +36,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include(accounts)),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("api.urls")),
     path("<slug:tenant_slug>/", include("crm.tenant_urls")),
 ]
 

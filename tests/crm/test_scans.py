@@ -40,7 +40,7 @@ def test_only_crm_scans_uses_the_scanner_connection():
         r"""using\(\s*["']scanner["']|connections\[\s*["']scanner["']|\bSCANNER\b"""
     )
     offenders = []
-    for app in ("crm", "contacts", "pipeline", "governance", "reporting"):
+    for app in ("crm", "contacts", "pipeline", "governance", "reporting", "api"):
         for path in (ROOT / app).rglob("*.py"):
             if path.name == "scans.py" and path.parent.name == "crm":
                 continue

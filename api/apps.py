@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class ApiConfig(AppConfig):
+    name = "api"
+    verbose_name = "API and webhooks"
+
+    def ready(self) -> None:
+        # Webhook payloads show records exactly as the API does.
+        from api import schema  # noqa: F401 (registers the OpenAPI authentication schemes)
+        from api.serializers import register_event_snapshots
+
+        register_event_snapshots()
