@@ -125,7 +125,8 @@ def task_edit(request: HttpRequest, pk: int) -> HttpResponse:
             add_service_errors(form, exc)
         else:
             return done(request, next_url(request, _record_url(task)), "Task saved.")
-    context = {"form": form, "task": task, "next": next_url(request, "")}
+    record = task.contact or task.organization
+    context = {"form": form, "task": task, "record": record, "next": next_url(request, "")}
     return render_page(
         request, "contacts/task_form.html", context, status=422 if form.is_bound else 200
     )
@@ -152,6 +153,7 @@ def task_create(request: HttpRequest) -> HttpResponse:
         "form": form,
         "contact": contact,
         "organization": organization,
+        "record": contact or organization,
         "next": next_url(request, ""),
     }
     return render_page(

@@ -393,6 +393,41 @@ def test_done_only_accepts_post(org_a):
     assert org_a.client_for(org_a.rep).get(org_a.url(f"tasks/{task.pk}/done/")).status_code == 405
 
 
+def test_task_pages_render_for_a_record_and_on_their_own(org_a, jane):
+    client = org_a.client_for(org_a.rep)
+    assert b"A task of your own" in client.get(org_a.url("tasks/new/")).content
+    assert b"Jane Doe" in client.get(org_a.url(f"tasks/new/?contact={jane.pk}")).content
+    with org_a.activate():
+        task = factories.TaskFactory(contact=jane, assignee=org_a.rep.user)
+    assert b"Jane Doe" in client.get(org_a.url(f"tasks/{task.pk}/edit/")).content
+
+
+def test_every_page_renders_for_a_rep(org_a, jane):
+    with org_a.activate():
+        activity = factories.ActivityFactory(contact=jane, logged_by=org_a.rep.user)
+    client = org_a.client_for(org_a.rep)
+    for path in (
+        "",
+        "contacts/",
+        "contacts/new/",
+        f"contacts/{jane.pk}/",
+        f"contacts/{jane.pk}/edit/",
+        f"contacts/{jane.pk}/merge/",
+        f"contacts/{jane.pk}/?log=note",
+        f"contacts/{jane.pk}/?task=1",
+        "organizations/",
+        "organizations/new/",
+        f"organizations/{jane.organization_id}/",
+        f"organizations/{jane.organization_id}/edit/",
+        f"organizations/{jane.organization_id}/merge/",
+        "activities/new/?q=jane",
+        f"activities/{activity.pk}/edit/",
+        "tasks/new/",
+        "search/?q=jane",
+    ):
+        assert client.get(org_a.url(path)).status_code == 200, path
+
+
 def test_new_task_from_the_menu(org_a):
     response = org_a.client_for(org_a.rep).post(
         org_a.url("tasks/new/"), {"title": "Prepare QBR", "assignee": org_a.rep.user.pk}
