@@ -8,12 +8,13 @@ RUN_DIR := .run
 # Every process of `make run` (web, worker, beat) reads the same embedded defaults.
 RUN_ENV := DJANGO_DEBUG=$${DJANGO_DEBUG:-1}
 
-.PHONY: install run test lint format check-deploy clean help
+.PHONY: install run test lint format check-deploy clean help bench
 
 help:
 	@echo "make run    - install, migrate, load demo data, start web + worker + beat on :8000"
 	@echo "make test   - install and run the whole test suite"
 	@echo "make lint   - ruff and bandit"
+	@echo "make bench  - generate the large data set (once) and benchmark it (PostgreSQL + Redis)"
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -46,6 +47,18 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/bandit -q -c pyproject.toml -r crm contacts pipeline governance reporting api
+
+# The benchmark of issue 10: seed_scale (skipped when its data exists), then the bench,
+# which writes bench/results.json and bench/results.md. Not part of `make test` (too long);
+# tests/benchmarks/test_bench_smoke.py runs it in miniature. Sizes: SEED_ARGS="--orgs …".
+bench: install
+	@test -n "$$DATABASE_URL" || { echo "make bench needs DATABASE_URL (PostgreSQL, the keel role: see README)" >&2; exit 2; }
+	@test -n "$$DATABASE_SCANNER_URL" || { echo "make bench needs DATABASE_SCANNER_URL (the BYPASSRLS keel_scanner role: see README)" >&2; exit 2; }
+	@test -n "$$CELERY_BROKER_URL" || { echo "make bench needs CELERY_BROKER_URL (Redis, e.g. redis://127.0.0.1:6379/9)" >&2; exit 2; }
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_scale --if-missing $(SEED_ARGS)
+	$(PY) manage.py bench $(BENCH_ARGS)
+	@echo "Report: bench/results.md (figures) and bench/results.json (everything measured)"
 
 format: install
 	$(VENV)/bin/ruff check --fix .

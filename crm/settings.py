@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "governance",
     "reporting",
     "api",
+    "benchmarks",  # seed_scale and bench (issue 10); imports every app, nothing imports it
 ]
 
 MIDDLEWARE = [
