@@ -11,6 +11,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+from django.http import Http404
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -36,6 +37,8 @@ from pipeline.models import (
     StageCriterion,
 )
 
+MAX_ID = 2**63 - 1
+
 
 class ApiViewSet(viewsets.GenericViewSet):
     permission_classes = [MemberWithScope]
@@ -45,6 +48,14 @@ class ApiViewSet(viewsets.GenericViewSet):
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     update_serializer_class: type | None = None
     model: type
+
+    def get_object(self):
+        # An id that is no bigint is no record: a 404, not a database error (lookups on a
+        # foreign key such as Membership.user_id do not clamp out-of-range values).
+        value = str(self.kwargs.get(self.lookup_url_kwarg or self.lookup_field, ""))
+        if not value.isdigit() or int(value) > MAX_ID:
+            raise Http404("No such record.")
+        return super().get_object()
 
     def get_queryset(self) -> QuerySet:
         if getattr(self, "swagger_fake_view", False):  # the schema is built outside any tenant

@@ -110,3 +110,13 @@ def test_naming_another_workspaces_records_in_a_body_is_does_not_exist(
         assert response.status_code == 422, (url, response.json())
         assert field in response.json()["fields"], (url, response.json())
         assert "Acme" not in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "path,method", DETAIL_OPERATIONS, ids=[f"{m} {p}" for p, m in DETAIL_OPERATIONS]
+)
+def test_ids_that_are_no_record_are_404_not_errors(path, method, org_a, api):
+    client = api(org_a, org_a.admin)
+    for bad in ("0", "-1", "1.5", "abc", "9" * 19, "9" * 40):
+        response = getattr(client, method)(path.replace("{id}", bad), format="json")
+        assert response.status_code == 404, f"{method.upper()} {path} with {bad}"

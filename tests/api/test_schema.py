@@ -18,7 +18,7 @@ CHECKS = [
     checks.content_type_conformance,
     checks.response_schema_conformance,
 ]
-EXAMPLES = 12  # per operation: the whole run stays well under a minute
+EXAMPLES = 10  # per operation: the whole run stays well under a minute
 
 # Loaded through the WSGI app, as a client reads it (the schema is public).
 schema = schemathesis.openapi.from_wsgi("/api/v1/schema", application)
