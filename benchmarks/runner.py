@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -46,6 +46,7 @@ from benchmarks.seed import (
 )
 from crm.celery import app as celery_app
 from crm.models import Membership, Role, Tenant, User
+from crm.scans import across_tenants
 from crm.tenancy import tenant_context
 
 PORT = 8018
@@ -297,7 +298,7 @@ def measure_scans(log: Callable[[str], None]) -> dict:
     from pipeline import tasks as pipeline_tasks
     from pipeline.models import Deal
 
-    open_deals = Deal.unscoped.using("scanner").filter(status=Deal.Status.OPEN).count()
+    open_deals = across_tenants(Deal.unscoped.filter(status=Deal.Status.OPEN)).count()
     results: dict[str, Any] = {"open_deals": open_deals}
     eager = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = False
@@ -392,11 +393,10 @@ def sizes() -> dict:
     from contacts.models import Activity, Contact, Organization, Task
     from pipeline.models import Deal, StageTransition
 
-    db = "scanner" if "scanner" in connections else "default"
     large = Tenant.objects.get(slug=LARGE_SLUG)
 
     def count(model, **f) -> int:
-        return model.unscoped.using(db).filter(**f).count()
+        return across_tenants(model.unscoped.filter(**f)).count()
 
     return {
         "large_tenant": {
@@ -406,7 +406,7 @@ def sizes() -> dict:
             "stage_transitions": count(StageTransition, tenant=large),
             "activities": count(Activity, tenant=large),
             "tasks": count(Task, tenant=large),
-            "members": Membership.unscoped.using(db).filter(tenant=large).count(),
+            "members": across_tenants(Membership.unscoped.filter(tenant=large)).count(),
         },
         "small_tenants": Tenant.objects.filter(slug__startswith=SMALL_PREFIX).count(),
         "open_deals_all_tenants": count(Deal, status="open"),
