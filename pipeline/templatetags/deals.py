@@ -113,3 +113,9 @@ def deal_list_url(base: dict, **extra) -> str:
 
     params = {**base, **{k: v for k, v in extra.items() if v not in (None, "")}}
     return f"{tenant_reverse('pipeline:deal-list')}?{urlencode(params)}"
+
+
+@register.filter
+def local_date(value: datetime):
+    """The calendar day of an instant in the current (the tenant's) time zone."""
+    return timezone.localdate(value)
