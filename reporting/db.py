@@ -45,6 +45,29 @@ class Epoch(Func):
         )
 
 
+class Earliest(Func):
+    """The smallest non-NULL argument, NULL when all are (PostgreSQL's LEAST; SQLite's
+    multi-argument MIN would answer NULL as soon as one argument is)."""
+
+    function = "KEEL_LEAST"
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return self.as_sql(compiler, connection, function="LEAST", **extra_context)
+
+
+class AtLeastZero(Func):
+    """max(x, 0), NULL staying NULL (PostgreSQL's GREATEST would turn NULL into 0)."""
+
+    arity = 1
+    output_field = FloatField()
+
+    def as_sql(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.source_expressions[0])
+        if connection.vendor == "sqlite":
+            return f"MAX({sql}, 0.0)", params
+        return f"(CASE WHEN ({sql}) < 0 THEN 0.0 ELSE ({sql}) END)", (*params, *params)
+
+
 def epoch(value: datetime | date) -> float:
     """The same number in Python, for constants compared with `Epoch(...)`."""
     if not isinstance(value, datetime):
@@ -74,9 +97,15 @@ def _sqlite_epoch(value: str | None) -> float | None:
     return parsed.timestamp()
 
 
+def _sqlite_least(*values):
+    present = [v for v in values if v is not None]
+    return min(present) if present else None
+
+
 def register_sqlite_functions(sender, connection, **kwargs) -> None:
     if connection.vendor != "sqlite":
         return
     raw = connection.connection
     raw.create_aggregate("KEEL_MEDIAN", 1, _SqliteMedian)
     raw.create_function("KEEL_EPOCH", 1, _sqlite_epoch, deterministic=True)
+    raw.create_function("KEEL_LEAST", -1, _sqlite_least, deterministic=True)
