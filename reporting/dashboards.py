@@ -87,16 +87,16 @@ def make_tiles(
                 key=key,
                 label=figure.label,
                 value=figures[key],
-                shown=format_value(key, figures[key], currency=currency),
+                shown=format_value(key, figures[key], currency=currency, compact=True),
                 help=figure.help,
                 change_word=word,
                 change_arrow=arrow,
                 change_tone=tone,
                 change_shown=shown,
-                previous_shown=format_value(key, previous[key], currency=currency),
+                previous_shown=format_value(key, previous[key], currency=currency, compact=True),
                 link=filters.query(figure=key),
                 spark=(sparks or {}).get(key),
-                team=format_value(key, team[key], currency=currency) if team else "",
+                team=format_value(key, team[key], currency=currency, compact=True) if team else "",
             )
         )
     return tiles

@@ -55,19 +55,6 @@ class Earliest(Func):
         return self.as_sql(compiler, connection, function="LEAST", **extra_context)
 
 
-class AtLeastZero(Func):
-    """max(x, 0), NULL staying NULL (PostgreSQL's GREATEST would turn NULL into 0)."""
-
-    arity = 1
-    output_field = FloatField()
-
-    def as_sql(self, compiler, connection, **extra_context):
-        sql, params = compiler.compile(self.source_expressions[0])
-        if connection.vendor == "sqlite":
-            return f"MAX({sql}, 0.0)", params
-        return f"(CASE WHEN ({sql}) < 0 THEN 0.0 ELSE ({sql}) END)", (*params, *params)
-
-
 def epoch(value: datetime | date) -> float:
     """The same number in Python, for constants compared with `Epoch(...)`."""
     if not isinstance(value, datetime):

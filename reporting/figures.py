@@ -31,7 +31,7 @@ FIGURES: dict[str, Figure] = {
         _F("revenue_per_rep", "Revenue per rep", "money", "up", "Won revenue ÷ reps active at the end of the period.", "effectiveness"),
         _F("won_revenue", "Won revenue", "money", "up", "Sum of the amounts of deals won in the period.", "effectiveness"),
         _F("retention_rate", "Customer retention", "rate", "up", "Customers at the start still customers on the last day ÷ customers at the start.", "effectiveness"),
-        _F("lead_response_hours", "Lead response time", "hours", "down", "Median hours from a lead's creation to the first call, e-mail or meeting.", "effectiveness"),
+        _F("lead_response_hours", "Lead response time", "hours", "down", "Median hours from a lead's creation to the first call, e-mail or meeting on it or its deals.", "effectiveness"),
         _F("forecast_error", "Forecast error", "signed_rate", "", "(Weighted pipeline at the start − won revenue) ÷ won revenue; positive means over-forecast.", "effectiveness"),
         _F("forecast_accuracy", "Forecast accuracy", "rate", "up", "1 − |won − forecast| ÷ won, never below 0.", "effectiveness"),
         _F("pipeline_coverage", "Pipeline coverage", "ratio", "up", "Open pipeline due in the period, as it stood at the start ÷ the revenue target.", "effectiveness"),
@@ -47,7 +47,7 @@ FIGURES: dict[str, Figure] = {
 }  # fmt: skip
 
 
-def format_value(key: str, value: Any, *, currency: str = "") -> str:
+def format_value(key: str, value: Any, *, currency: str = "", compact: bool = False) -> str:
     """The figure as a person reads it: "66.7 %", "5,000.00 EUR", "12.5 days", "—"."""
     if value is None:
         return "—"
@@ -59,6 +59,8 @@ def format_value(key: str, value: Any, *, currency: str = "") -> str:
     if unit == "ratio":
         return f"{float(value):.2f}×"
     if unit == "money":
+        if compact:  # a tile: whole units (the exact amount is in the records and the CSV)
+            return f"{Decimal(value):,.0f} {currency}".strip()
         return f"{Decimal(value):,.2f} {currency}".strip()
     if unit == "days":
         return f"{float(value):.1f} days"

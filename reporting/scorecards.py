@@ -63,7 +63,7 @@ from pipeline.models import (
     StageTransition,
 )
 from reporting import completeness
-from reporting.db import AtLeastZero, Earliest, Epoch, Median, epoch
+from reporting.db import Earliest, Epoch, Median, epoch
 from reporting.models import MemberActivityDay, RevenueTarget, Snapshot, SnapshotDeal
 from reporting.periods import Period, local_midnight
 
@@ -240,7 +240,9 @@ def customer_on(day: date) -> Q:
 
 def lead_contacts(scope: Scope) -> QuerySet:
     """Contacts created in the period as leads, annotated with `first_response` (the first
-    call, e-mail or meeting on them or their deals before `end`) and `response_hours`."""
+    call, e-mail or meeting on them or their deals, from their creation to `end`) and
+    `response_hours`. An activity dated before the contact existed (logged on a deal it
+    joined later) answered someone else, so it does not count as the lead's response."""
     p = scope.period
     contacts = scope.owned(
         Contact.objects.filter(
@@ -250,7 +252,10 @@ def lead_contacts(scope: Scope) -> QuerySet:
         )
     )
     direct = Activity.objects.filter(
-        contact=OuterRef("pk"), kind__in=RESPONSE_KINDS, occurred_at__lt=p.end_at
+        contact=OuterRef("pk"),
+        kind__in=RESPONSE_KINDS,
+        occurred_at__gte=OuterRef("created_at"),
+        occurred_at__lt=p.end_at,
     ).order_by("occurred_at")
     # Two subqueries rather than one with OR: each follows an index (a deal's primary
     # contact; a deal's other contacts), where an OR would scan every deal activity.
@@ -258,7 +263,9 @@ def lead_contacts(scope: Scope) -> QuerySet:
     # (tenant, deal) serves), and takes MIN() rather than ORDER BY … LIMIT 1, so that no
     # planner walks every deal activity, or every activity in date order, per contact.
     on_deals = DealActivity.objects.filter(
-        activity__kind__in=RESPONSE_KINDS, activity__occurred_at__lt=p.end_at
+        activity__kind__in=RESPONSE_KINDS,
+        activity__occurred_at__gte=OuterRef("created_at"),
+        activity__occurred_at__lt=p.end_at,
     ).order_by()
     earliest = Func(F("activity__occurred_at"), function="MIN")
     primary_of = Deal.objects.filter(primary_contact_id=OuterRef(OuterRef("pk"))).values("pk")
@@ -271,9 +278,10 @@ def lead_contacts(scope: Scope) -> QuerySet:
         Subquery(as_other.values("first")[:1]),
         output_field=DateTimeField(),
     )
-    hours = (Epoch("first_response") - Epoch("created_at")) / 3600.0
-    # Response time never below zero (an activity logged before the contact was entered).
-    return contacts.annotate(first_response=first).annotate(response_hours=AtLeastZero(hours))
+    hours = ExpressionWrapper(
+        (Epoch("first_response") - Epoch("created_at")) / 3600.0, output_field=FloatField()
+    )
+    return contacts.annotate(first_response=first).annotate(response_hours=hours)
 
 
 # The figures' inputs, each {key: {input: value}} (key: owner id in team mode, else ALL).

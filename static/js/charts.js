@@ -63,7 +63,7 @@
         label: set.label,
         data: set.data,
         type: line ? "line" : "bar",
-        yAxisID: secondary ? "y2" : (horizontal ? "x" : "y"),
+        yAxisID: secondary ? "y2" : "y",
         backgroundColor: line ? colour : hatch(colour, i),
         borderColor: colour,
         borderWidth: line ? 2 : 1.5,

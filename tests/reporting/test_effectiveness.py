@@ -215,6 +215,10 @@ def test_lead_response_is_the_median_and_waiting_leads_are_counted(tenant_a, boo
     other = book.deal(created=berlin(2026, 3, 5, 8))
     DealContact.objects.create(deal=other, contact=third)
     log(None, "meeting", berlin(2026, 3, 5, 9), on_deal=other)
+    # 3 h: a call an hour before the contact was entered answered someone else.
+    fourth = lead(berlin(2026, 3, 6, 10))
+    log(fourth, "call", berlin(2026, 3, 6, 9))
+    log(fourth, "email", berlin(2026, 3, 6, 13))
     # Waiting: answered only after the end, and never answered.
     late = lead(berlin(2026, 3, 31, 23))
     log(late, "call", berlin(2026, 4, 1, 0, 30))
@@ -224,9 +228,10 @@ def test_lead_response_is_the_median_and_waiting_leads_are_counted(tenant_a, boo
     lead(berlin(2026, 4, 1))
 
     figures = card(tenant_a)
-    assert figures["lead_response_hours"] == pytest.approx(2.5)  # median of 1, 2.5, 24
+    # Median of 1, 2.5, 3 and 24: (2.5 + 3) / 2.
+    assert figures["lead_response_hours"] == pytest.approx(2.75)
     assert figures["leads_unanswered"] == 2
-    assert figures["inputs"]["leads"] == 5
+    assert figures["inputs"]["leads"] == 6
 
 
 def test_lead_response_counts_creation_lifecycle_not_todays(tenant_a):
