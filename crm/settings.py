@@ -333,6 +333,8 @@ KEEL_DEMO_SEEDERS: list[str] = [
     "contacts.demo.seed",
     "pipeline.demo.seed",
     "pipeline.automation_demo.seed",
+    # After the seeders whose history it reads: targets, activity days, snapshots.
+    "reporting.demo.seed",
 ]
 
 LOGGING = {
