@@ -112,3 +112,23 @@ def test_merge_refuses_a_record_of_another_tenant(org_a, org_b):
     with org_b.activate():
         foreign.refresh_from_db()
         assert foreign.merged_into is None
+
+
+def test_merge_moves_links_of_later_apps_and_keeps_one_per_deal(tenant_a):
+    """Deals link to contacts through pipeline's own table; merge finds it without knowing it."""
+    from pipeline.models import Deal, DealContact
+
+    survivor, duplicate = factories.ContactFactory(), factories.ContactFactory()
+    both, only_dup = factories.DealFactory(), factories.DealFactory()
+    DealContact.objects.create(deal=both, contact=survivor)
+    DealContact.objects.create(deal=both, contact=duplicate)
+    DealContact.objects.create(deal=only_dup, contact=duplicate)
+    Deal.objects.filter(pk=only_dup.pk).update(primary_contact=duplicate)
+
+    services.merge_contacts(survivor, duplicate=duplicate, by=tenant_a.manager.user)
+
+    assert set(DealContact.objects.values_list("deal_id", "contact_id")) == {
+        (both.pk, survivor.pk),
+        (only_dup.pk, survivor.pk),
+    }
+    assert Deal.objects.get(pk=only_dup.pk).primary_contact_id == survivor.pk
