@@ -23,7 +23,7 @@ def test_a_token_is_stored_only_as_a_hash_and_names_its_workspace(org_a):
     assert raw.startswith(f"keel_{org_a.tenant.pk}_{token.prefix}_")
     assert token.secret_hash == hashlib.sha256(raw.encode()).hexdigest()
     assert raw.split("_")[-1] not in token.secret_hash
-    assert token.user == org_a.rep.user and token.membership == org_a.rep
+    assert token.user_id == org_a.rep.user_id and token.membership_id == org_a.rep.pk
 
 
 def test_a_token_reads_its_own_workspace(org_a, org_b):

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import threading
+import time
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -330,3 +331,25 @@ def test_beat_dispatches_events_a_crashed_process_left_and_requeues_due_deliveri
     assert len(receiver.requests) == 3
     with org_a.activate():
         assert WebhookDelivery.objects.filter(delivered_at__isnull=False).count() == 2
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_delivers_through_the_broker(org_a, api, receiver):
+    """No eager shortcut: the commit queues the dispatch on Redis, a worker runs it and
+    then the delivery, under the tenant."""
+    from celery.contrib.testing.worker import start_worker
+
+    from crm.celery import app as celery_app
+
+    _endpoint(org_a, receiver.url, ["contact.created"])
+    with start_worker(celery_app, perform_ping_check=False, pool="solo", shutdown_timeout=10):
+        created = api(org_a, org_a.rep).post(
+            "/api/v1/contacts", {"first_name": "Ada"}, format="json"
+        )
+        assert created.status_code == 201
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not receiver.requests:
+            time.sleep(0.2)
+    assert [p["type"] for p in receiver.payloads()] == ["contact.created"]
+    assert receiver.payloads()[0]["data"]["object"]["id"] == created.json()["id"]
