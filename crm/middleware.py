@@ -6,6 +6,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
+from django.utils import timezone
 
 from crm.models import Membership, Tenant
 from crm.tenancy import tenant_context
@@ -44,7 +45,9 @@ class TenantMiddleware:
                 raise Http404("No such workspace.")
             request.tenant = tenant
             request.membership = membership
-            response = self.get_response(request)
+            # Dates in forms and templates read in the tenant's time zone.
+            with timezone.override(tenant.tz):
+                response = self.get_response(request)
             if response.status_code >= 500:
                 transaction.set_rollback(True)
             return response

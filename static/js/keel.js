@@ -21,7 +21,9 @@
       });
     });
   });
+  // Toasts arrive in swapped partials and in out-of-band swaps (e.g. "Saved").
   document.addEventListener("htmx:afterSwap", function (event) { showToasts(event.target); });
+  document.addEventListener("htmx:oobAfterSwap", function (event) { showToasts(event.target); });
 
   document.addEventListener("keydown", function (event) {
     if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) return;

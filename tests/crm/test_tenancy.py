@@ -72,3 +72,28 @@ def test_reps_may_change_only_what_they_own_managers_everything(org_a):
     assert org_a.manager.can_edit(theirs) and org_a.admin.can_edit(theirs)
     org_a.manager.is_active = False
     assert not org_a.manager.can_edit(theirs)
+
+
+def test_requests_run_in_the_tenants_time_zone(org_a):
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+    from django.utils import timezone
+
+    from crm.middleware import TenantMiddleware
+
+    seen = {}
+
+    def probe(request):
+        seen["tz"] = timezone.get_current_timezone_name()
+        return HttpResponse("ok")
+
+    request = RequestFactory().get(org_a.url())
+    request.user = org_a.rep.user
+    TenantMiddleware(probe)(request)
+    assert seen["tz"] == "Europe/Berlin"
+    assert timezone.get_current_timezone_name() == "UTC"
+
+
+def test_refused_htmx_forms_are_swapped_in_with_their_messages(org_a):
+    html = org_a.client_for(org_a.rep).get(org_a.url()).content.decode()
+    assert '{"code": "422", "swap": true}' in html
