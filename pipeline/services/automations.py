@@ -143,7 +143,7 @@ def automation_runs(*, start: datetime, end: datetime) -> dict[str, int]:
             automation__in=RUN_KINDS, created_at__gte=start, created_at__lt=end
         )
         .exclude(automation=Automation.RENEWAL, step="deal")
-        .exclude(detail__skipped=True)
+        .exclude(detail__has_key="skipped")
         .values("automation")
         .annotate(n=Count("pk"))
         .order_by()

@@ -87,6 +87,15 @@ class WeekSummary:
     end: datetime
     pipelines: list[PipelineWeek] = field(default_factory=list)
 
+    @property
+    def won(self) -> int:
+        """Deals won in the revenue pipelines (an onboarding "won" is not a sale)."""
+        return sum(p.won for p in self.pipelines if p.pipeline.counts_as_revenue)
+
+    @property
+    def stale(self) -> int:
+        return sum(p.stale for p in self.pipelines)
+
     def text(self, currency: str) -> str:
         last_day = (self.end - timedelta(days=1)).strftime("%d %b %Y")
         lines = [f"Week of {self.start:%d %b} – {last_day}", ""]
@@ -177,8 +186,7 @@ def send_weekly_summaries(*, now: datetime) -> int:
             key=notification_key(
                 "weekly_summary", f"user-{membership.user_id}", "", summary.end.date().isoformat()
             ),
-            title=f"Pipeline last week: {sum(p.won for p in summary.pipelines)} won, "
-            f"{sum(p.stale for p in summary.pipelines)} stale",
+            title=f"Pipeline last week: {summary.won} won, {summary.stale} stale",
             body=body,
             url=entry.url,
         )
