@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
@@ -13,6 +12,8 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_POST
 
+from crm.csvsafe import csv_response
+from crm.csvsafe import safe_cell as csv_cell  # noqa: F401 (one writer for every export)
 from crm.forms_util import add_service_errors
 from crm.models import Role
 from crm.permissions import role_required
@@ -101,32 +102,8 @@ def records(request: HttpRequest) -> TemplateResponse:
     return TemplateResponse(request, "reporting/records.html", context)
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value) -> object:
-    """A cell safe to open in a spreadsheet: text that starts like a formula gets a quote.
-
-    Numbers are ours, not typed by anyone, and stay numbers (a negative forecast error
-    must remain -0.3, not text)."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int | float | Decimal):
-        return value
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 def table_csv(table: Table, filename: str) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    writer = csv.writer(response)
-    writer.writerow([csv_cell(c) for c in table.columns])
-    for row in table.rows:
-        writer.writerow([csv_cell(v) for v in row])
-    return response
+    return csv_response(filename, list(table.columns), table.rows, bom=False)
 
 
 @role_required(Role.REP)
