@@ -319,6 +319,18 @@ WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", defaul
 CELERY_BEAT_SCHEDULE["api-webhooks"] = {"task": "api.scan_webhooks", "schedule": 60}
 CELERY_BEAT_SCHEDULE["api-purge"] = {"task": "api.scan_purge", "schedule": 60 * 60}
 
+# Governance: CSV imports (uploads live under MEDIA_ROOT until imported) and retention.
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=50 * 1024 * 1024)
+IMPORT_CHUNK_ROWS = env.int("IMPORT_CHUNK_ROWS", default=2000)
+# The tenant's expected and always-required fields, for reporting's data completeness.
+KEEL_REQUIRED_FIELDS = "governance.quality.required_fields"
+# Finds tenants whose retention policy is on; each erases what the policy names (idempotent).
+CELERY_BEAT_SCHEDULE["governance-retention"] = {
+    "task": "governance.scan_retention",
+    "schedule": 6 * 60 * 60,
+    "options": {"expires": 60 * 60},
+}
+
 # Hooks of the apps built on `crm` (which cannot import them): run, in this order, for
 # every new tenant inside its creating transaction, and by `manage.py seed_demo`.
 KEEL_TENANT_SETUP: list[str] = [

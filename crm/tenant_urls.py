@@ -28,5 +28,6 @@ urlpatterns = [
     path("", include("contacts.urls")),
     path("", include("pipeline.urls")),
     path("", include("reporting.urls")),
+    path("", include("governance.urls")),
     path("", include("api.web_urls")),
 ]

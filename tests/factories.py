@@ -217,3 +217,42 @@ class DealActivityFactory(factory.django.DjangoModelFactory):
         contact=None,
         organization=factory.SelfAttribute("..deal.organization"),
     )
+
+
+# crm custom fields and governance: create inside tenant_context(tenant).
+
+
+class FieldDefinitionFactory(factory.django.DjangoModelFactory):
+    """Prefer governance.services.fields.create_field in tests of behaviour: it also clears
+    the definitions a request memoised."""
+
+    class Meta:
+        model = "crm.FieldDefinition"
+
+    tenant = factory.LazyFunction(current_tenant)
+    record_type = "contact"
+    key = factory.Sequence(lambda n: f"field_{n}")
+    label = factory.Sequence(lambda n: f"Field {n}")
+    field_type = "text"
+
+
+class ImportJobFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "governance.ImportJob"
+
+    tenant = factory.LazyFunction(current_tenant)
+    kind = "contacts"
+    file_name = "contacts.csv"
+    headers = factory.LazyFunction(lambda: ["First name", "E-mail"])
+    mapping = factory.LazyFunction(lambda: {"0": "first_name", "1": "email"})
+
+
+class ConsentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "governance.Consent"
+
+    tenant = factory.LazyFunction(current_tenant)
+    contact = factory.SubFactory(ContactFactory, tenant=factory.SelfAttribute("..tenant"))
+    purpose = "newsletter"
+    status = "granted"
+    source = "web_form"
