@@ -9,6 +9,7 @@ from django.db.models.functions import Lower
 from contacts.choices import choice_options
 from contacts.models import ChoiceList, Contact, Organization
 from contacts.selectors import member_users
+from crm import custom_fields
 
 NEXT_ACTION = [("yes", "With a next action"), ("no", "Without a next action")]
 
@@ -43,6 +44,7 @@ class RecordFilter(django_filters.FilterSet):
         super().__init__(*args, **kwargs)
         self.filters["owner"].extra["choices"] = _owner_choices(self.request.user.pk)
         self.filters["sort"].extra["choices"] = [(k, label) for k, (label, _) in self.SORTS.items()]
+        custom_fields.add_filters(self, self._meta.model._meta.model_name)
 
     def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         for term in value.split()[:5]:

@@ -1,10 +1,18 @@
-"""Keys that make likely duplicates collide: organization names, domains, e-mail addresses."""
+"""Keys that make likely duplicates collide (organization names, domains, e-mail addresses),
+and the normal forms values are saved in (phone numbers in E.164, web addresses)."""
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
+import zoneinfo
+from pathlib import Path
 from urllib.parse import urlsplit
+
+import phonenumbers
+from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
+from phonenumbers.timezone import TIMEZONE_DATA
 
 # Legal forms dropped from the end of a name, so "Acme Corp", "ACME Corporation" and
 # "Acme, Inc." share the key "acme". Only trailing words: "Corp Solutions" stays intact.
@@ -68,3 +76,66 @@ def is_valid_domain(domain: str) -> bool:
 
 def normalize_email(value: str) -> str:
     return (value or "").strip().lower()
+
+
+@functools.lru_cache(maxsize=64)
+def region_for_time_zone(time_zone: str) -> str | None:
+    """The country whose numbers a tenant in `time_zone` writes without a country code
+    ("Europe/Berlin" -> "DE"), from the system's zone table; else from phonenumbers' own
+    data when the zone belongs to one calling code only; else None."""
+    for folder in zoneinfo.TZPATH:
+        table = Path(folder) / "zone.tab"
+        if table.exists():
+            for line in table.read_text(encoding="utf-8").splitlines():
+                fields = line.split("\t")
+                if len(fields) >= 3 and not line.startswith("#") and fields[2] == time_zone:
+                    return fields[0]
+            break
+    codes = {
+        int(prefix)
+        for prefix, zones in TIMEZONE_DATA.items()
+        if time_zone in zones and len(prefix) <= 3 and int(prefix) in COUNTRY_CODE_TO_REGION_CODE
+    }
+    if len(codes) != 1:
+        return None
+    return phonenumbers.region_code_for_country_code(codes.pop())
+
+
+@functools.lru_cache(maxsize=4096)
+def normalize_phone(value: str, *, region: str | None = None) -> str:
+    """E.164 ("+49301234567", with " ext. 12" when there is one) for a number phonenumbers
+    can read as a possible number, written with its country code or in `region`'s national
+    format; anything else is kept as typed (trimmed), for the data-quality page to list."""
+    text = " ".join((value or "").split())
+    if not text:
+        return ""
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return text
+    if not phonenumbers.is_possible_number(number):
+        return text
+    formatted = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return f"{formatted} ext. {number.extension}" if number.extension else formatted
+
+
+def normalize_url(value: str) -> str:
+    """A web address with its scheme and a lower-case host: "Acme.com/x" -> "https://acme.com/x"."""
+    text = (value or "").strip()
+    if not text:
+        return ""
+    if "://" not in text:
+        text = "https://" + text
+    parts = urlsplit(text)
+    if not parts.hostname:
+        return text
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    host = (
+        netloc.lower()
+        if parts.port is None
+        else netloc.rsplit(":", 1)[0].lower() + f":{parts.port}"
+    )
+    return parts._replace(scheme=parts.scheme.lower(), netloc=host).geturl()
+
+
+E164 = re.compile(r"^\+[1-9][0-9]{6,14}(?: ext\. [0-9]{1,6})?$")

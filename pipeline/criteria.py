@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, Q
 
+from crm import custom_fields
+
 if TYPE_CHECKING:
     from pipeline.models import Deal, Stage, StageCriterion
 
@@ -63,7 +65,7 @@ def field_label(name: str) -> str:
     if name in Deal.CRITERION_FIELDS:
         return Deal.CRITERION_FIELDS[name]
     if is_custom_field(name):
-        return name[len(CUSTOM_PREFIX) :].replace("_", " ").capitalize()
+        return custom_fields.label("deal", name[len(CUSTOM_PREFIX) :])
     return name
 
 

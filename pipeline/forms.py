@@ -9,6 +9,7 @@ from django.db.models.functions import Lower
 
 from contacts.forms import NOT_HERE, ServiceModelForm, _list_choices, member_field
 from contacts.models import Activity, ChoiceList, Contact, Organization
+from crm import custom_fields
 from pipeline.criteria import CUSTOM_KEY, CUSTOM_PREFIX, field_label
 from pipeline.models import Deal, LostReason, Pipeline, Stage, StageCriterion
 
@@ -120,6 +121,7 @@ class DealForm(ServiceModelForm):
                 choices=stage_choices(stages, grouped=grouped), coerce=int, label="Stage"
             )
         self.order_fields(FORM_ORDER)
+        custom_fields.add_form_fields(self, "deal", deal.custom_fields)
 
     def clean_stage(self) -> Stage:
         return self.stages[self.cleaned_data["stage"]]
@@ -132,12 +134,19 @@ class DealForm(ServiceModelForm):
 
     def deal_fields(self) -> dict[str, Any]:
         names = [*_DEAL_OWN_FIELDS, "organization", "primary_contact", "owner", "source"]
-        return {n: self.cleaned_data[n] for n in names if n in self.cleaned_data}
+        fields = {n: self.cleaned_data[n] for n in names if n in self.cleaned_data}
+        fields["custom_fields"] = custom_fields.form_values(self, self.instance.custom_fields)
+        return fields
 
 
 def criterion_form_field(name: str, deal: Deal, *, currency: str) -> forms.Field:
     """The input for one field a stage criterion asks for, as the move dialog shows it."""
     label = field_label(name)
+    if name.startswith(CUSTOM_PREFIX):
+        defn = custom_fields.definition("deal", name[len(CUSTOM_PREFIX) :])
+        if defn is not None:
+            current = (deal.custom_fields or {}).get(defn.key)
+            return custom_fields.form_field(defn, current=current, required=False)
     if name in ("amount", "budget"):
         return forms.DecimalField(
             label=f"{label} ({currency})",
@@ -320,6 +329,13 @@ class CriterionForm(forms.Form):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["field_name"].choices = [("", "—"), *Deal.CRITERION_FIELDS.items()]
+        custom = custom_fields.criterion_choices()
+        if custom:
+            self.fields["field_name"].choices = [
+                ("", "—"),
+                ("Deal fields", list(Deal.CRITERION_FIELDS.items())),
+                ("Custom fields", custom),
+            ]
         self.fields["activity_kind"].choices = [
             *Activity.Kind.choices,
             (StageCriterion.ANY_ACTIVITY, "Any activity"),

@@ -15,7 +15,10 @@ from contacts.normalize import (
     is_valid_domain,
     normalize_domain,
     normalize_email,
+    normalize_phone,
+    normalize_url,
     organization_name_key,
+    region_for_time_zone,
 )
 from contacts.services.assignment import assign_new_contact
 from contacts.services.common import (
@@ -28,6 +31,7 @@ from contacts.services.common import (
     snapshot,
 )
 from contacts.services.personal import touch_record
+from crm import custom_fields
 from crm.audit import diff, record_event
 from crm.events import publish
 from crm.models import User
@@ -51,12 +55,19 @@ _UNCHECKED_BY_DJANGO = [
 ]
 
 
+def _phone(value: str) -> str:
+    """E.164 where the number can be read (national numbers in the tenant's country)."""
+    return normalize_phone(value, region=region_for_time_zone(current_tenant().time_zone))
+
+
 # Organizations
 
 
 def _prepare_organization(org: Organization, *, before: dict[str, Any]) -> None:
     org.name = org.name.strip()
     org.name_key = organization_name_key(org.name)
+    org.website = normalize_url(org.website)
+    org.phone = _phone(org.phone)
     org.domain = normalize_domain(org.domain) or normalize_domain(org.website)
     if org.domain and not is_valid_domain(org.domain):
         raise ValidationError({"domain": "Enter a domain such as acme.com."})
@@ -65,8 +76,9 @@ def _prepare_organization(org: Organization, *, before: dict[str, Any]) -> None:
         require_choice(list_name, getattr(org, field), field=field, current=before.get(field, ""))
     if org.owner_id != before.get("owner"):
         require_member(org.owner, field="owner")
-    if not isinstance(org.custom_fields, dict):
-        raise ValidationError({"custom_fields": "Custom field values must be a mapping."})
+    org.custom_fields = custom_fields.validate_values(
+        "organization", org.custom_fields, before=before.get("custom_fields")
+    )
     clean_model(org, skip=_UNCHECKED_BY_DJANGO)
 
 
@@ -137,6 +149,7 @@ def _prepare_contact(contact: Contact, *, before: dict[str, Any]) -> None:
     contact.first_name = contact.first_name.strip()
     contact.last_name = contact.last_name.strip()
     contact.email = normalize_email(contact.email)
+    contact.phone = _phone(contact.phone)
     require_choice(
         ChoiceList.LEAD_SOURCE,
         contact.lead_source,
@@ -147,8 +160,9 @@ def _prepare_contact(contact: Contact, *, before: dict[str, Any]) -> None:
         require_same_tenant(contact.organization, field="organization")
     if contact.owner_id != before.get("owner"):
         require_member(contact.owner, field="owner")
-    if not isinstance(contact.custom_fields, dict):
-        raise ValidationError({"custom_fields": "Custom field values must be a mapping."})
+    contact.custom_fields = custom_fields.validate_values(
+        "contact", contact.custom_fields, before=before.get("custom_fields")
+    )
     clean_model(contact, skip=_UNCHECKED_BY_DJANGO)
 
 

@@ -37,6 +37,7 @@ from contacts.services.records import CONTACT_FIELDS, ORGANIZATION_FIELDS
 from contacts.services.work import snooze_target
 from contacts.timeline import panels, timeline
 from contacts.views.common import done, next_url, post_only, render_page, rep_view
+from crm import custom_fields
 from crm.forms_util import add_service_errors
 from crm.permissions import require_edit
 from crm.templatetags.keel import tenant_reverse
@@ -150,6 +151,7 @@ def _list(
         "labels": choice_labels(),
         "filtered": any(k not in ("sort",) for k in query),
         "list_url": kind.url("list"),
+        "export_url": tenant_reverse(f"governance:export-{kind.plural}"),
     }
     return render_page(
         request, f"contacts/{kind.name}_list.html", context, partial="results", status=status
@@ -283,6 +285,7 @@ def _detail_context(
         "open_tasks": list(selectors.open_tasks_of(record)),
         "last_activity_at": selectors.last_activity_at(record),
         "labels": choice_labels(),
+        "custom_values": custom_fields.display(kind.name, record.custom_fields),
         "can_edit": request.membership.can_edit(record),
         "panels": panels(f"{kind.name}-detail", request, record),
         "log_form": log_form,

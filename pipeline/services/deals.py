@@ -26,6 +26,7 @@ from contacts.services.common import (
     require_member,
     require_same_tenant,
 )
+from crm import custom_fields
 from crm.audit import diff, record_event
 from crm.events import publish
 from crm.models import User
@@ -90,8 +91,9 @@ def _prepare(deal: Deal, *, before: dict[str, Any]) -> None:
         raise ValidationError({"currency": "Use a three-letter currency code such as EUR."})
     if deal.contract_start and deal.contract_end and deal.contract_end < deal.contract_start:
         raise ValidationError({"contract_end": "The contract cannot end before it starts."})
-    if not isinstance(deal.custom_fields, dict):
-        raise ValidationError({"custom_fields": "Custom field values must be a mapping."})
+    deal.custom_fields = custom_fields.validate_values(
+        "deal", deal.custom_fields, before=before.get("custom_fields")
+    )
     clean_model(deal, skip=_UNCHECKED)
 
 

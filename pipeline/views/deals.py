@@ -16,6 +16,7 @@ from contacts.choices import choice_labels
 from contacts.forms import DATETIME_FORMAT, ActivityForm, TaskForm
 from contacts.models import Activity, Contact, Organization
 from contacts.views.common import done, render_page
+from crm import custom_fields
 from crm.forms_util import add_service_errors
 from crm.permissions import require_edit
 from crm.templatetags.keel import tenant_reverse
@@ -45,6 +46,7 @@ def deal_list(request: HttpRequest) -> HttpResponse:
         "page": page,
         "query_string": params.urlencode(),
         "list_url": tenant_reverse("pipeline:deal-list"),
+        "export_url": tenant_reverse("governance:export-deals"),
         "filtered": filtered,
         "now": now,
         "today": timezone.localdate(),
@@ -110,6 +112,7 @@ def _detail_context(request: HttpRequest, deal: Deal, **extra: Any) -> dict[str,
         "urls": _urls(deal),
         "log_kinds": Activity.Kind.choices,
         "labels": choice_labels(),
+        "custom_values": custom_fields.display("deal", deal.custom_fields),
     }
     context.update(extra)
     return context
