@@ -18,7 +18,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
-from crm.tenancy import TenantOwned
+from crm.tenancy import TenantManager, TenantOwned, TenantQuerySet
 
 DEFAULT_REMINDER_LEAD_MINUTES = 15
 DEFAULT_DIGEST_HOUR = 8
@@ -60,6 +60,33 @@ class Automation(models.TextChoices):
     WEEKLY_SUMMARY = "weekly_summary", "Weekly pipeline summary"
 
 
+# What counts as an automation run (digests and summaries are reports, not runs).
+RUN_KINDS = [
+    Automation.TASK_REMINDER,
+    Automation.STALE_DEAL,
+    Automation.RENEWAL,
+    Automation.CADENCE,
+    Automation.ASSIGNMENT,
+]
+RENEWAL_DEAL_STEP = "deal"  # the renewal deal opened at the first notice
+
+
+class AutomationLogQuerySet(TenantQuerySet):
+    def runs(self) -> AutomationLogQuerySet:
+        """METRICS.md's automation runs: reminders, stale-deal alerts, renewal notices,
+        cadence tasks and automatic assignments, without the rows that only mark work
+        as done (a renewal notice skipped when a later one was due, the renewal deal)."""
+        return (
+            self.filter(automation__in=RUN_KINDS)
+            .exclude(automation=Automation.RENEWAL, step=RENEWAL_DEAL_STEP)
+            .exclude(detail__has_key="skipped")
+        )
+
+
+class AutomationLogManager(TenantManager.from_queryset(AutomationLogQuerySet)):
+    pass
+
+
 class AutomationLog(TenantOwned):
     """One thing an automation did, at most once per (subject, window, step).
 
@@ -87,6 +114,9 @@ class AutomationLog(TenantOwned):
     url = models.CharField(max_length=300, blank=True)
     detail = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = AutomationLogManager()
+    unscoped = models.Manager()
 
     class Meta:
         constraints = [

@@ -48,7 +48,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Greatest, Least, TruncDate
 
-from contacts.models import Activity, Automation, AutomationLog, Contact
+from contacts.models import Activity, AutomationLog, Contact
 from crm.models import AuditEvent, Membership, Role, Tenant, User
 from pipeline.models import (
     DEFAULT_ROTTING_DAYS,
@@ -92,13 +92,6 @@ HEALTH_KEYS = [
 FIGURE_KEYS = EFFECTIVENESS_KEYS + HEALTH_KEYS
 
 RESPONSE_KINDS = [Activity.Kind.CALL, Activity.Kind.EMAIL, Activity.Kind.MEETING]
-AUTOMATIONS = [
-    Automation.TASK_REMINDER,
-    Automation.STALE_DEAL,
-    Automation.RENEWAL,
-    Automation.CADENCE,
-    Automation.ASSIGNMENT,
-]
 ALL = "all"  # the key of the ungrouped totals
 CENT = Decimal("0.01")
 MONEY = DecimalField(max_digits=20, decimal_places=2)
@@ -412,9 +405,7 @@ def automation_runs_qs(scope: Scope) -> QuerySet:
     stale-deal alerts, renewal notices, cadence tasks and automatic assignments."""
     p = scope.period
     return scope.owned(
-        AutomationLog.objects.filter(
-            automation__in=AUTOMATIONS, created_at__gte=p.start_at, created_at__lt=p.end_at
-        ),
+        AutomationLog.objects.runs().filter(created_at__gte=p.start_at, created_at__lt=p.end_at),
         "user",
     )
 

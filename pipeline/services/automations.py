@@ -13,20 +13,13 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.db.models import Count, Max
 
-from contacts.models import Automation, AutomationLog, Task
+from contacts.automation_models import RUN_KINDS
+from contacts.models import Automation, AutomationLog
 from contacts.services.automation import automation_settings, update_automation_settings
 from crm.models import User
 from pipeline.automation_models import RenewalOffset
 from pipeline.services.config import pipeline_settings, set_rotting_days
 from pipeline.services.renewals import set_renewal_offsets
-
-# What the log counts as an automation run (digests and summaries are reports, not runs).
-RUN_KINDS = [
-    Automation.TASK_REMINDER,
-    Automation.STALE_DEAL,
-    Automation.RENEWAL,
-    Automation.ASSIGNMENT,
-]
 
 
 @dataclass(frozen=True)
@@ -102,10 +95,6 @@ def automation_overview(*, now: datetime, days: int = 7) -> list[AutomationStatu
         .annotate(n=Count("pk"), last=Max("created_at"))
         .order_by()
     }
-    cadence = Task.objects.filter(source=Task.Source.CADENCE, created_at__gte=since).aggregate(
-        n=Count("pk"), last=Max("created_at")
-    )
-    logged[Automation.CADENCE] = cadence
     return [
         AutomationStatus(
             info=info,
@@ -124,35 +113,20 @@ def recent_outputs(*, automation: str = "", limit: int = 50) -> list[AutomationL
     return list(entries[:limit])
 
 
-def recent_cadence_tasks(*, limit: int = 50) -> list[Task]:
-    return list(
-        Task.objects.filter(source=Task.Source.CADENCE)
-        .select_related("assignee", "organization", "contact")
-        .order_by("-created_at", "-pk")[:limit]
-    )
-
-
 def automation_runs(*, start: datetime, end: datetime) -> dict[str, int]:
     """METRICS.md `automation_runs` for the current tenant over [start, end): reminders,
-    stale-deal alerts, renewal notices (skipped catch-up notices and renewal deals not
-    counted), cadence tasks and automatic assignments created in the period, by kind and
-    in total."""
-    counts = dict.fromkeys([*RUN_KINDS, Automation.CADENCE], 0)
+    stale-deal alerts, renewal notices, cadence tasks and automatic assignments created
+    in the period (AutomationLog.objects.runs()), by kind and in total."""
+    counts = dict.fromkeys(RUN_KINDS, 0)
     rows = (
-        AutomationLog.objects.filter(
-            automation__in=RUN_KINDS, created_at__gte=start, created_at__lt=end
-        )
-        .exclude(automation=Automation.RENEWAL, step="deal")
-        .exclude(detail__has_key="skipped")
+        AutomationLog.objects.runs()
+        .filter(created_at__gte=start, created_at__lt=end)
         .values("automation")
         .annotate(n=Count("pk"))
         .order_by()
     )
     for row in rows:
         counts[row["automation"]] = row["n"]
-    counts[Automation.CADENCE] = Task.objects.filter(
-        source=Task.Source.CADENCE, created_at__gte=start, created_at__lt=end
-    ).count()
     counts["total"] = sum(counts.values())
     return counts
 

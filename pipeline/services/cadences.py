@@ -14,8 +14,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from contacts import services as contact_services
-from contacts.models import Task
-from contacts.services.automation import active_member, positive_int
+from contacts.models import Automation, Task
+from contacts.services.automation import active_member, log_once, positive_int, url_for
 from crm.audit import record_event
 from crm.models import User
 from crm.tenancy import current_tenant
@@ -63,7 +63,7 @@ def _plan(
 ) -> Task:
     from pipeline.services.deals import create_deal_task
 
-    return create_deal_task(
+    task = create_deal_task(
         deal,
         by=by,
         title=step.title,
@@ -73,6 +73,17 @@ def _plan(
         source=Task.Source.CADENCE,
         source_key=cadence_key(deal, transition, step),
     )
+    # The log makes every automation countable the same way (METRICS.md automation_runs).
+    log_once(
+        automation=Automation.CADENCE,
+        subject=task,
+        window=transition.at,
+        user=owner,
+        summary=f"{deal.name}: “{step.title}” planned for {owner} (+{step.offset_days} d)",
+        url=url_for("pipeline:deal-detail", deal.pk),
+        detail={"deal": deal.pk, "stage": transition.to_stage_id, "step": step.pk},
+    )
+    return task
 
 
 # Configuration (admins)

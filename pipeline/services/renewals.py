@@ -22,6 +22,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import formats
 
+from contacts.automation_models import RENEWAL_DEAL_STEP
 from contacts.models import Automation, AutomationLog
 from contacts.services.automation import (
     active_member,
@@ -39,7 +40,6 @@ from crm.tenancy import current_tenant
 from pipeline.automation_models import DEFAULT_RENEWAL_OFFSETS, RenewalOffset
 from pipeline.models import Deal, Pipeline
 
-RENEWAL_DEAL_STEP = "deal"
 # (name, kind, probability, max dwell days, criteria): see config.SALES_STAGES.
 RENEWAL_STAGES: list[tuple[str, str, int, int | None, list]] = [
     ("Renewal due", "open", 60, None, []),

@@ -106,7 +106,7 @@ def tenant_limits() -> tuple[list[int], list[int]]:
 
 
 def _days(elapsed: timedelta, limit: int) -> str:
-    """"9 days", or "over 7 days" while the whole days do not yet exceed the limit."""
+    """Whole days ("9 days"), or "over 7 days" while they do not exceed the limit yet."""
     return f"{elapsed.days} days" if elapsed.days > limit else f"over {limit} days"
 
 

@@ -53,14 +53,7 @@ def _page(request: HttpRequest, **extra: Any) -> dict[str, Any]:
     )
     context = {
         "overview": automations.automation_overview(now=timezone.now()),
-        "recent": (
-            []
-            if shown == Automation.CADENCE
-            else automations.recent_outputs(automation=shown, limit=50)
-        ),
-        "cadence_tasks": automations.recent_cadence_tasks(limit=50)
-        if shown in ("", Automation.CADENCE)
-        else [],
+        "recent": automations.recent_outputs(automation=shown, limit=50),
         "show": shown,
         "kinds": Automation.choices,
         "settings_form": AutomationSettingsForm(initial=initial),

@@ -5,7 +5,7 @@ from datetime import date, timedelta
 import pytest
 from django.core.exceptions import ValidationError
 
-from contacts.models import Task
+from contacts.models import AutomationLog, Task
 from contacts.services import complete_task
 from pipeline import services
 from pipeline.models import Deal, DealTask
@@ -73,6 +73,9 @@ def test_entering_the_stage_plans_its_tasks(org_a, proposal_cadence, clock):
     assert {(t.source, t.assignee_id, t.organization_id) for t in tasks} == {
         ("cadence", org_a.rep.user.pk, deal.organization_id)
     }
+    with org_a.activate():
+        logged = AutomationLog.objects.runs().filter(automation="cadence")
+        assert sorted(logged.values_list("subject_id", flat=True)) == sorted(t.pk for t in tasks)
 
 
 def test_leaving_the_stage_cancels_the_open_ones_and_keeps_the_done_ones(
