@@ -66,7 +66,13 @@ def tenant_context(tenant: Tenant, *, user_id: int | None = None) -> Iterator[Te
         yield tenant
     finally:
         _current_tenant.reset(token)
-        if connection.vendor == "postgresql" and connection.in_atomic_block:
+        # A block marked for rollback (a 5xx the middleware rolls back) takes the setting
+        # with it; querying now would raise TransactionManagementError instead.
+        if (
+            connection.vendor == "postgresql"
+            and connection.in_atomic_block
+            and not connection.needs_rollback
+        ):
             _set_db_settings(previous.pk if previous else None, None)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 from schemathesis import checks
 
@@ -26,7 +28,18 @@ OPERATIONS = [result.ok() for result in schema.get_all_operations()]
 
 
 @pytest.fixture
-def auth(org_a, settings):
+def keep_connection():
+    """Schemathesis calls the WSGI app itself, whose request signals would close the test's
+    database connection (inside its transaction); Django's test client avoids it likewise."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def auth(org_a, settings, keep_connection):
     """A read-write admin token of a workspace with some of everything, a high rate limit."""
     settings.API_RATE_LIMIT = 100_000
     stages_of(org_a)

@@ -51,6 +51,16 @@ def test_the_context_is_restored_after_the_block_even_when_it_raises(org_a, org_
     assert current_tenant_or_none() is None
 
 
+def test_a_block_marked_for_rollback_is_left_quietly(org_a):
+    """What the middlewares do on a 5xx: mark the transaction, then leave the tenant."""
+    with transaction.atomic(), tenant_context(org_a.tenant):
+        AuditEvent.objects.create(verb="test.rolled_back", target_type="x")
+        transaction.set_rollback(True)
+    assert current_tenant_or_none() is None
+    with org_a.activate():
+        assert not AuditEvent.objects.filter(verb="test.rolled_back").exists()
+
+
 @pytest.mark.urls("tests.crm.urls_failing")
 def test_a_server_error_rolls_back_what_the_request_wrote(org_a):
     client = org_a.client_for(org_a.admin)
