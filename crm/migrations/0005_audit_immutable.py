@@ -28,8 +28,9 @@ BEGIN
             RETURN NEW;
         END IF;
     END IF;
-    RAISE EXCEPTION 'audit entries cannot be changed or deleted (% on crm_auditevent)', TG_OP
-        USING ERRCODE = 'insufficient_privilege';
+    RAISE EXCEPTION USING
+        MESSAGE = 'audit entries cannot be changed or deleted (' || TG_OP || ' on crm_auditevent)',
+        ERRCODE = 'insufficient_privilege';
 END;
 $$ LANGUAGE plpgsql;
 """
