@@ -451,13 +451,15 @@ def stale_deal_list(scope: Scope, *, limit: int | None = 200) -> tuple[Table, di
         stage_name=Subquery(Stage.objects.filter(pk=OuterRef("stage_at")).values("name")[:1]),
         last_activity=Subquery(last_activity[:1]),
     )
-    counts = deals.aggregate(
-        open=Count("pk"),
-        no_task=Count("pk", filter=Q(has_task=False)),
-        over_limit=Count("pk", filter=Q(over_limit=1)),
-        rotting=Count("pk", filter=Q(recent_activity=False) & Q(created_at__lt=since)),
-        stale=Count("pk", filter=Q(stale=1)),
+    # Aliases differ from the annotations they count (an alias would shadow its column).
+    totals = deals.aggregate(
+        n_open=Count("pk"),
+        n_no_task=Count("pk", filter=Q(has_task=False)),
+        n_over_limit=Count("pk", filter=Q(over_limit=1)),
+        n_rotting=Count("pk", filter=Q(recent_activity=False) & Q(created_at__lt=since)),
+        n_stale=Count("pk", filter=Q(stale=1)),
     )
+    counts = {key[2:]: value for key, value in totals.items()}
     table = Table(
         "stale",
         "Stale deals",

@@ -117,8 +117,8 @@ def test_the_health_dashboard_shows_the_same_health_figures(org_a, story):
 
 
 def test_each_team_row_equals_that_reps_own_scorecard(org_a, story):
-    extra = factories.MembershipFactory(tenant=org_a.tenant, role=Role.REP)
     with org_a.activate():
+        extra = factories.MembershipFactory(tenant=org_a.tenant, role=Role.REP)
         Membership.objects.filter(pk=extra.pk).update(
             created_at=berlin(2026, 3, 15), deactivated_at=berlin(2026, 3, 20), is_active=False
         )
