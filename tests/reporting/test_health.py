@@ -16,9 +16,10 @@ from contacts.models import AutomationLog
 from crm.models import AuditEvent, Membership, Role
 from pipeline.models import DealTask, PipelineSettings, StageCriterion
 from reporting.models import MemberActivityDay
+from reporting.periods import Period
 from reporting.scorecards import compute_scorecard, compute_team
 from tests import factories
-from tests.reporting.conftest import MARCH, berlin
+from tests.reporting.conftest import BERLIN, MARCH, berlin
 
 
 @pytest.fixture(autouse=True)
@@ -273,3 +274,16 @@ def test_health_figures_ignore_another_tenant(org_a, org_b, tenant_a):
     assert figures["daily_active_users"] == 0.0
     assert card(org_a)["activity_logging_rate"] == 0.0
     assert card(org_a)["automation_runs"] == 0
+
+
+def test_the_health_dashboards_hygiene_counts_and_stale_list(tenant_a, hygiene):
+    from reporting.scorecards import Scope
+    from reporting.selectors import stale_deal_list
+
+    scope = Scope(tenant=tenant_a.tenant, period=Period(MARCH["start"], MARCH["end"], BERLIN))
+    table, counts = stale_deal_list(scope)
+    # No next action: deals 3 and 5; over the limit: 2; quiet too long: 4.
+    assert counts == {"open": 5, "no_task": 2, "over_limit": 1, "rotting": 1, "stale": 2}
+    # Longest in its stage first: deal 4 (Proposal since 10 February), then deal 2 (since
+    # 20 March); whole days of elapsed time, an hour short of 50 and 12 across the DST switch.
+    assert [row[3] for row in table.rows] == [49, 11]
