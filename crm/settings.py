@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "pipeline",
     "governance",
     "reporting",
+    "intelligence",
     "api",
     "benchmarks",  # seed_scale and bench (issue 10); imports every app, nothing imports it
 ]
@@ -263,6 +264,12 @@ CELERY_BEAT_SCHEDULE: dict = {
     },
     # Finds tenants whose local midnight passed without today's snapshot (idempotent).
     "reporting-daily-snapshots": {"task": "reporting.scan_daily_snapshots", "schedule": 60 * 60},
+    # Finds tenants with a customer not yet scored for its local today (idempotent).
+    "intelligence-health-scores": {
+        "task": "intelligence.scan_health_scores",
+        "schedule": 60 * 60,
+        "options": {"expires": 50 * 60},
+    },
 }
 
 # The REST API (/api/v1/, the `api` app) and its OpenAPI schema.
@@ -347,6 +354,8 @@ KEEL_DEMO_SEEDERS: list[str] = [
     "pipeline.automation_demo.seed",
     # After the seeders whose history it reads: targets, activity days, snapshots.
     "reporting.demo.seed",
+    # Last: value segments, a few customers at risk, 60 days of health scores.
+    "intelligence.demo.seed",
 ]
 
 LOGGING = {

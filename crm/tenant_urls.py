@@ -28,6 +28,7 @@ urlpatterns = [
     path("", include("contacts.urls")),
     path("", include("pipeline.urls")),
     path("", include("reporting.urls")),
+    path("", include("intelligence.urls")),
     path("", include("governance.urls")),
     path("", include("api.web_urls")),
 ]
