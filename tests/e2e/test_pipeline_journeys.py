@@ -3,45 +3,15 @@ is told exactly which fields are missing, fills them in the dialog and the deal 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import expect
 
 from pipeline.models import Deal
 from tests import factories
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, DESKTOP, assert_accessible, sign_in
+from tests.e2e.conftest import assert_accessible, sign_in
 from tests.pipeline.conftest import default_sales
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is not installed"),
-]
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def tab(chromium, live_server):
-    context = chromium.new_context(viewport=DESKTOP, base_url=live_server.url)
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    page.console_errors = []
-    page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
-    page.on("pageerror", lambda e: page.console_errors.append(str(e)))
-    yield page
-    context.close()
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _drag(page, card, target) -> None:
@@ -55,8 +25,7 @@ def _drag(page, card, target) -> None:
     page.mouse.up()
 
 
-def test_a_rep_drags_a_deal_to_qualified_fills_what_is_missing_and_it_moves(tab, org_a):
-    page = tab
+def test_a_rep_drags_a_deal_to_qualified_fills_what_is_missing_and_it_moves(page, org_a):
     with org_a.activate():
         sales = default_sales(org_a)
         deal = factories.DealFactory(
@@ -92,8 +61,7 @@ def test_a_rep_drags_a_deal_to_qualified_fills_what_is_missing_and_it_moves(tab,
     assert unexpected == []
 
 
-def test_escape_closes_the_dialog_and_the_card_stays(tab, org_a):
-    page = tab
+def test_escape_closes_the_dialog_and_the_card_stays(page, org_a):
     with org_a.activate():
         sales = default_sales(org_a)
         factories.DealFactory(stage=sales["New lead"], owner=org_a.rep.user, name="Globex pilot")
