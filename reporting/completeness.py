@@ -38,7 +38,7 @@ def required_fields(tenant) -> dict[str, list[str]]:
 
 
 def label(kind: str, name: str) -> str:
-    if kind == "deal":
+    if kind == "deal" and (name in Deal.CRITERION_FIELDS or is_custom_field(name)):
         return field_label(name)
     if is_custom_field(name):
         return name[len(CUSTOM_PREFIX) :].replace("_", " ").capitalize()

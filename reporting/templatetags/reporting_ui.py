@@ -54,7 +54,11 @@ def table_rows(table) -> list[dict]:
         if link and not link.startswith("/"):
             link = f"{records}?{link}" if "figure=" in link else f"{team}?{link}"
         cells = [
-            {"column": col, "shown": cell(value, col)}
+            {
+                "column": col,
+                "shown": cell(value, col),
+                "numeric": isinstance(value, int | float | Decimal) or value is None,
+            }
             for col, value in zip(table.columns, row, strict=False)
         ]
         rows.append({"link": link, "cells": cells})
