@@ -43,6 +43,7 @@ def seed(*, tenant: Tenant, members: dict[str, Membership], stdout: TextIO) -> N
         rng = random.Random(SEED)
         manager = next((m.user for m in members.values() if m.role == Role.MANAGER), None)
         shaped = _at_risk(tenant, today, rng)
+        _renewal_history(tenant, today, rng, skip={o.pk for o in shaped})
         _potentials(tenant, today, rng, by=manager)
         stdout.write(
             f"intelligence: potential estimates set; {len(shaped)} customer(s) slipping: "
@@ -220,6 +221,55 @@ def _deal(
         ]
     )
     return deal
+
+
+# Retention
+
+
+def _renewal_history(tenant: Tenant, today: date, rng: random.Random, *, skip: set[int]) -> None:
+    """Contracts that ended last quarter: three customers renewed (one for more), three
+    former customers churned, so the retention view has a story to tell."""
+    renewals = Pipeline.objects.filter(kind=Pipeline.Kind.RENEWALS).first()
+    sales = Pipeline.objects.filter(kind=Pipeline.Kind.SALES).order_by("position", "pk").first()
+    reason = LostReason.objects.filter(is_active=True).first()
+    if renewals is None or sales is None or reason is None:
+        return
+    due = renewals.stages.filter(kind=Stage.Kind.OPEN).order_by("position").first()
+    renewed = renewals.stages.get(kind=Stage.Kind.WON)
+    churned = renewals.stages.get(kind=Stage.Kind.LOST)
+    new_lead = sales.stages.filter(kind=Stage.Kind.OPEN).order_by("position").first()
+    won = sales.stages.get(kind=Stage.Kind.WON)
+    now = timezone.now()
+    stayed = list(health.customers().exclude(pk__in=skip).order_by("pk")[:40])
+    left = list(
+        Organization.objects.live()
+        .filter(lifecycle=Organization.Lifecycle.FORMER_CUSTOMER)
+        .order_by("pk")[:20]
+    )
+    for k, org in enumerate(
+        rng.sample(stayed, min(3, len(stayed))) + rng.sample(left, min(3, len(left)))
+    ):
+        amount = Decimal(rng.choice([18, 24, 30, 42])) * 1000
+        ended = today - timedelta(days=60 + 9 * k)
+        _deal(
+            tenant, org, name=f"{org.name} – First year", stages=(new_lead, won),
+            created=now - timedelta(days=420), closed=now - timedelta(days=385 + 9 * k),
+            amount=amount, contract_start=ended - timedelta(days=364), contract_end=ended,
+        )  # fmt: skip
+        if org.lifecycle == Organization.Lifecycle.CUSTOMER:
+            grown = amount * Decimal("1.25") if k == 0 else amount
+            _deal(
+                tenant, org, name=f"Renewal {ended:%Y}: {org.name}", stages=(due, renewed),
+                created=now - timedelta(days=150 + 9 * k), closed=now - timedelta(days=75 + 9 * k),
+                amount=grown, contract_start=ended + timedelta(days=1),
+                contract_end=ended + timedelta(days=365),
+            )  # fmt: skip
+        else:
+            _deal(
+                tenant, org, name=f"Renewal {ended:%Y}: {org.name}", stages=(due, churned),
+                created=now - timedelta(days=150 + 9 * k), closed=now - timedelta(days=62 + 9 * k),
+                amount=amount, lost_reason=reason, lost_note="Moved to a cheaper tool.",
+            )  # fmt: skip
 
 
 # Value segments

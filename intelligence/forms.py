@@ -10,7 +10,7 @@ from django import forms
 from intelligence.models import COMPONENTS, IntelligenceSettings
 from reporting.periods import PRESETS, Period, preset_period
 
-DEFAULT_RETENTION_PERIOD = "last_12_months"
+DEFAULT_RETENTION_PERIOD = "last_quarter"
 
 
 class SettingsForm(forms.ModelForm):
@@ -59,7 +59,7 @@ class PeriodForm(forms.Form):
     )
 
     def period_in(self, tz: ZoneInfo) -> tuple[str, Period]:
-        """The chosen period; anything invalid falls back to the last 12 months."""
+        """The chosen period; anything invalid falls back to the last quarter."""
         data = self.cleaned_data if self.is_bound and self.is_valid() else {}
         preset = data.get("period") or DEFAULT_RETENTION_PERIOD
         start: date | None = data.get("start")

@@ -86,7 +86,7 @@ class IntelligenceSettings(TenantOwned):
         null=True,
         blank=True,
         validators=[MinValueValidator(0)],
-        help_text="Empty: the median over the accounts.",
+        help_text="Empty: the median over the accounts with some value.",
     )
     potential_threshold = models.DecimalField(
         "high potential value from",
@@ -95,7 +95,7 @@ class IntelligenceSettings(TenantOwned):
         null=True,
         blank=True,
         validators=[MinValueValidator(0)],
-        help_text="Empty: the median over the accounts.",
+        help_text="Empty: the median over the accounts with some value.",
     )
     potential_source = models.CharField(
         "who sets the potential estimate",

@@ -9,8 +9,9 @@
 Both count the revenue pipelines only (sales and renewals), as the scorecards do.
 
 An *account* is a live organization that is a customer or has some current or potential
-value. The quadrant thresholds are the tenant's, or the medians over its accounts; a
-value is high when it is positive and at or above its threshold.
+value. The quadrant thresholds are the tenant's, or else the medians over the accounts
+with a positive value on that axis; a value is high when it is positive and at or above
+its threshold.
 
 Everything here is a few SQL queries whatever the number of accounts: the values are
 correlated subqueries annotated on the organizations, and the medians are taken in
@@ -121,14 +122,17 @@ class Thresholds:
 
 
 def _median(values: list[Decimal]) -> Decimal:
-    return Decimal(statistics.median(values)) if values else ZERO
+    """The median of the positive values: with many accounts at 0 (prospects with pipeline
+    only, customers on old contracts) the plain median would be 0 and any value high."""
+    positive = [v for v in values if v > 0]
+    return Decimal(statistics.median(positive)) if positive else ZERO
 
 
 def thresholds_from(
     settings: IntelligenceSettings, values: list[tuple[Decimal, Decimal]]
 ) -> Thresholds:
-    """The tenant's thresholds, each the median of `values` ((current, potential) of every
-    account) when the tenant has not set it."""
+    """The tenant's thresholds, each the median of the positive `values` ((current,
+    potential) of every account) when the tenant has not set it."""
     current, potential = settings.current_threshold, settings.potential_threshold
     return Thresholds(
         current=current if current is not None else _median([c for c, _ in values]),

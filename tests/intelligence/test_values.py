@@ -46,13 +46,15 @@ def _settings(**fields) -> IntelligenceSettings:
     return IntelligenceSettings(tenant=None, **fields)
 
 
-def test_medians_are_the_default_thresholds_and_configured_ones_win():
+def test_medians_of_the_positive_values_are_the_default_thresholds():
     rows = [(Decimal(v), Decimal(p)) for v, p in [(1000, 0), (2000, 10), (3000, 20), (4000, 30)]]
     t = values.thresholds_from(_settings(), rows)
-    assert (t.current, t.potential) == (Decimal(2500), Decimal(15))  # means of the middle two
+    # current: 1000…4000, the mean of the middle two; potential: 10, 20, 30 (0 left out)
+    assert (t.current, t.potential) == (Decimal(2500), Decimal(20))
     assert t.current_is_median and t.potential_is_median
     t = values.thresholds_from(_settings(current_threshold=Decimal(3000)), rows)
-    assert (t.current, t.potential, t.current_is_median) == (Decimal(3000), Decimal(15), False)
+    assert (t.current, t.potential, t.current_is_median) == (Decimal(3000), Decimal(20), False)
+    assert values.thresholds_from(_settings(), [(Decimal(0), Decimal(0))]).current == 0
 
 
 def _build(accounts):
@@ -110,17 +112,22 @@ def test_the_values_of_hand_built_accounts(accounts_a, clock):
         "Delta": (Decimal(0), Decimal(30_000)),
         "Echo": (Decimal(0), Decimal(0)),
     }
-    # Medians of the five: current 10 000 (Charlie), potential 0; 0 is never high, so
-    # anything above 0 potential is high.
-    assert (matrix.thresholds.current, matrix.thresholds.potential) == (Decimal(10_000), 0)
+    # Medians of the positive values: current 40 000, 30 000, 10 000 → 30 000; potential
+    # 5 000, 30 000 → 17 500.
+    assert (matrix.thresholds.current, matrix.thresholds.potential) == (30_000, 17_500)
     quadrant = {a.name: a.quadrant for a in matrix.accounts}
     assert quadrant == {
-        "Alpha": Quadrant.INVEST,
-        "Bravo": Quadrant.PROTECT,
-        "Charlie": Quadrant.PROTECT,  # exactly at the median: high
+        "Alpha": Quadrant.PROTECT,  # potential 5 000 is low
+        "Bravo": Quadrant.PROTECT,  # exactly at the median: high
+        "Charlie": Quadrant.SERVE,
         "Delta": Quadrant.DEVELOP,
         "Echo": Quadrant.SERVE,
     }
+    services.set_potential(alpha, by=accounts_a.org.manager.user, estimate=Decimal(27_000))
+    # Alpha's potential 30 000; the median of 30 000 and 30 000 is 30 000: both high.
+    matrix = values.value_matrix(today=TODAY, tz=accounts_a.org.tenant.tz, settings=_settings())
+    assert {a.name: a.quadrant for a in matrix.accounts}["Alpha"] == Quadrant.INVEST
+    assert {a.name: a.quadrant for a in matrix.accounts}["Delta"] == Quadrant.DEVELOP
 
 
 def test_configured_thresholds_move_accounts_between_quadrants(accounts_a, clock):
