@@ -426,7 +426,9 @@ def register_event_snapshots() -> None:
         (Task, TaskSerializer),
         (Activity, ActivitySerializer),
     ):
-        events.register_snapshot(model._meta.label_lower, _snapshot(serializer))
+        events.register_snapshot(
+            model._meta.label_lower, _snapshot(serializer), many=_snapshots(serializer)
+        )
 
 
 def _snapshot(serializer: type[serializers.Serializer]):
@@ -434,3 +436,12 @@ def _snapshot(serializer: type[serializers.Serializer]):
         return dict(serializer(instance).data)
 
     return snapshot
+
+
+def _snapshots(serializer: type[serializers.Serializer]):
+    # One serializer for the whole list: building the fields once per record is what
+    # made an import of 100,000 contacts slow.
+    def snapshots(instances) -> list[dict[str, Any]]:
+        return [dict(row) for row in serializer(instances, many=True).data]
+
+    return snapshots

@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import models, transaction
 from django.utils.module_loading import import_string
 
+from crm.bulk import insert_rows
 from crm.models import OutboxEvent, User
 
 logger = logging.getLogger(__name__)
@@ -39,13 +40,20 @@ EVENTS: dict[str, str] = {
 }
 
 Snapshot = Callable[[models.Model], dict[str, Any]]
+ManySnapshot = Callable[[list[models.Model]], list[dict[str, Any]]]
 _snapshots: dict[str, Snapshot] = {}
+_many_snapshots: dict[str, ManySnapshot] = {}
 
 
-def register_snapshot(model_label: str, snapshot: Snapshot) -> None:
+def register_snapshot(
+    model_label: str, snapshot: Snapshot, *, many: ManySnapshot | None = None
+) -> None:
     """How payloads show records of `model_label` ("contacts.contact"); api registers its
-    serializers in its AppConfig.ready(). Without one, a payload carries the id only."""
+    serializers in its AppConfig.ready(). Without one, a payload carries the id only.
+    `many(records)` shows a whole list at once (publish_many: thousands in an import)."""
     _snapshots[model_label] = snapshot
+    if many is not None:
+        _many_snapshots[model_label] = many
 
 
 def publish(
@@ -101,7 +109,11 @@ def publish_many(
     if not targets:
         return []
     label = targets[0]._meta.label_lower
-    snapshot = _snapshots.get(label)
+    snapshot, many = _snapshots.get(label), _many_snapshots.get(label)
+    if many is not None:
+        objects = many(targets)
+    else:
+        objects = [snapshot(t) if snapshot else {"id": t.pk} for t in targets]
     tenant_id = targets[0].tenant_id
     rows = [
         OutboxEvent(
@@ -110,10 +122,10 @@ def publish_many(
             target_type=label,
             target_id=t.pk,
             actor=actor,
-            payload={"object": snapshot(t) if snapshot else {"id": t.pk}},
+            payload={"object": shown},
         )
-        for t in targets
+        for t, shown in zip(targets, objects, strict=True)
     ]
-    created = OutboxEvent.objects.bulk_create(rows, batch_size=1000)
+    insert_rows(rows)
     _notify_after_commit(tenant_id)
-    return created
+    return rows

@@ -18,7 +18,7 @@ from typing import Any
 
 from django.db import models
 from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, Value, When
-from django.db.models.functions import Lower, Trim
+from django.db.models.functions import Trim
 from django.utils import timezone
 
 from contacts.models import Contact, Organization
@@ -171,7 +171,3 @@ def describe(record: Any, found: list[Rule]) -> list[str]:
 def summary() -> dict[str, int]:
     """How many records of each type break a rule (three counting queries)."""
     return {kind: problems(record_type)[0].count() for kind, record_type in KINDS.items()}
-
-
-def lower_name(queryset: models.QuerySet) -> models.QuerySet:
-    return queryset.annotate(_ln=Lower("last_name"))

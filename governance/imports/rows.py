@@ -13,6 +13,7 @@ created, updated, unchanged, or refused with its reason.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
@@ -47,7 +48,7 @@ from contacts.services.assignment import assign_new_contact
 from contacts.services.common import snapshot
 from contacts.services.records import CONTACT_FIELDS, ORGANIZATION_FIELDS
 from crm import custom_fields
-from crm.audit import diff
+from crm.bulk import insert_rows
 from crm.events import publish_many
 from crm.models import AuditEvent, Membership, User
 from crm.tenancy import current_tenant
@@ -116,6 +117,20 @@ def _changed(record: Any, data: dict[str, Any]) -> dict[str, Any]:
         current = getattr(record, field.attname)
         if current != (value.pk if field.is_relation and value is not None else value):
             changes[name] = value
+    return changes
+
+
+@functools.lru_cache(maxsize=8192)
+def _name_key(name: str) -> str:
+    return organization_name_key(name)
+
+
+def _created(record: Any, fields: list[str], job_id: int | None) -> dict[str, Any]:
+    """An imported record's creation as the audit trail keeps it: its filled-in values
+    (blank ones are left out: thousands of rows, each a little smaller) and the import."""
+    values = snapshot(record, fields)
+    changes = {k: [None, v] for k, v in values.items() if v not in (None, "", {}, [])}
+    changes["import"] = [None, job_id]
     return changes
 
 
@@ -247,7 +262,7 @@ class Importer:
     def audit_created(self, records: list[Any], fields: list[str]) -> None:
         label = self.model._meta.label_lower
         verb = f"{self.model._meta.model_name}.created"
-        AuditEvent.objects.bulk_create(
+        insert_rows(
             [
                 AuditEvent(
                     tenant=self.tenant,
@@ -256,11 +271,10 @@ class Importer:
                     target_type=label,
                     target_id=r.pk,
                     target_repr=str(r)[:255],
-                    changes={**diff({}, snapshot(r, fields)), "import": [None, self.job_id]},
+                    changes=_created(r, fields, self.job_id),
                 )
                 for r in records
-            ],
-            batch_size=1000,
+            ]
         )
 
     def result(self, planned: list[Planned]) -> ChunkResult:
@@ -310,7 +324,7 @@ class OrganizationLinker:
         self.created: list[Organization] = []
 
     def load(self, names: set[str], domains: set[str]) -> None:
-        keys = {organization_name_key(n) for n in names if n} - {""}
+        keys = {_name_key(n) for n in names if n} - {""}
         domains = {d for d in domains if d}
         if not keys and not domains:
             return
@@ -323,7 +337,7 @@ class OrganizationLinker:
     def find(self, name: str, domain: str = "") -> Organization | None:
         if domain and domain in self.by_domain:
             return self.by_domain[domain]
-        return self.by_key.get(organization_name_key(name)) if name else None
+        return self.by_key.get(_name_key(name)) if name else None
 
     def get_or_create(self, name: str, domain: str = "") -> Organization:
         existing = self.find(name, domain)
@@ -346,7 +360,7 @@ class OrganizationLinker:
     def save_created(self) -> int:
         if not self.created:
             return 0
-        Organization.objects.bulk_create(self.created, batch_size=1000)
+        insert_rows(self.created)
         self.importer.audit_created_orgs(self.created)
         count = len(self.created)
         self.created = []
@@ -397,6 +411,8 @@ class ContactImporter(Importer):
                 data["email"] = email
             except ValidationError:
                 p.refuse(f"E-mail “{values['email']}” is not an e-mail address.")
+            if len(email) > 254:
+                p.refuse("E-mail is longer than 254 characters.")
         if "phone" in values:
             data["phone"] = self.phone(values["phone"], p)
         if "job_title" in values:
@@ -515,7 +531,7 @@ class ContactImporter(Importer):
         return result
 
     def build_contacts(self, creates: list[Planned]) -> list[Contact]:
-        """Valid new contacts; a row whose values the model refuses becomes an error."""
+        """The new contacts of the chunk, built from values parse() validated."""
         now = timezone.now()
         contacts = []
         for p in creates:
@@ -532,11 +548,8 @@ class ContactImporter(Importer):
                 updated_at=now,
                 **data,
             )
-            try:
-                contact.clean_fields(exclude=["tenant", "owner", "organization", "created_by", "updated_by", "merged_into"])  # fmt: skip
-            except ValidationError as exc:
-                p.refuse(_messages(exc))
-                continue
+            # parse() checked every value the model would (lengths, formats, choices),
+            # so the model's own clean_fields (a tenth of the import's time) is not run.
             p.record = contact
             contacts.append(contact)
         return contacts
@@ -546,7 +559,7 @@ class ContactImporter(Importer):
             return
         try:
             with transaction.atomic():
-                Contact.objects.bulk_create(contacts, batch_size=1000)
+                insert_rows(contacts)
         except IntegrityError:
             # Someone added one of these e-mail addresses meanwhile: go row by row.
             for contact in contacts:

