@@ -7,6 +7,8 @@ how an integration syncs: page through everything changed since its last run.
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import django_filters as df
 from django import forms
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -28,10 +30,23 @@ class IdFilter(df.NumberFilter):
         super().__init__(*args, **kwargs)
 
 
+class InstantFilter(df.IsoDateTimeFilter):
+    """An ISO 8601 instant, compared in UTC: PostgreSQL refuses offsets beyond ±15:59,
+    which Python accepts (e.g. +16:23)."""
+
+    def filter(self, qs: QuerySet, value):
+        if value is not None:
+            try:
+                value = value.astimezone(UTC)
+            except OverflowError:  # beyond year 9999 once in UTC: matches nothing
+                return qs.none()
+        return super().filter(qs, value)
+
+
 class RecordFilter(df.FilterSet):
     owner = IdFilter(field_name="owner_id", help_text="Owner's user id.")
-    created_since = df.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    updated_since = df.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    created_since = InstantFilter(field_name="created_at", lookup_expr="gte")
+    updated_since = InstantFilter(field_name="updated_at", lookup_expr="gte")
 
 
 class OrganizationFilter(RecordFilter):
@@ -70,7 +85,7 @@ class DealFilter(RecordFilter):
     stage = IdFilter(field_name="stage_id")
     organization = IdFilter(field_name="organization_id")
     primary_contact = IdFilter(field_name="primary_contact_id")
-    closed_since = df.IsoDateTimeFilter(field_name="closed_at", lookup_expr="gte")
+    closed_since = InstantFilter(field_name="closed_at", lookup_expr="gte")
     status = df.ChoiceFilter(choices=Deal.Status.choices)
 
     class Meta:
@@ -83,8 +98,8 @@ class ActivityFilter(df.FilterSet):
     organization = IdFilter(field_name="organization_id")
     deal = IdFilter(method="on_deal")
     logged_by = IdFilter(field_name="logged_by_id")
-    occurred_since = df.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    occurred_before = df.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    occurred_since = InstantFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = InstantFilter(field_name="occurred_at", lookup_expr="lt")
     kind = df.ChoiceFilter(choices=Activity.Kind.choices)
 
     class Meta:
@@ -105,9 +120,9 @@ class TaskFilter(df.FilterSet):
     status = df.ChoiceFilter(
         choices=[(s, s.capitalize()) for s in TASK_STATUSES], method="with_status"
     )
-    due_since = df.IsoDateTimeFilter(field_name="due_at", lookup_expr="gte")
-    due_before = df.IsoDateTimeFilter(field_name="due_at", lookup_expr="lt")
-    updated_since = df.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    due_since = InstantFilter(field_name="due_at", lookup_expr="gte")
+    due_before = InstantFilter(field_name="due_at", lookup_expr="lt")
+    updated_since = InstantFilter(field_name="updated_at", lookup_expr="gte")
 
     class Meta:
         model = Task

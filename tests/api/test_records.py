@@ -58,6 +58,9 @@ def test_lists_filter_and_order(org_a, api):
     assert names("q=find.test") == ["Amy"]
     since = (timezone.now() - timedelta(days=1)).isoformat().replace("+00:00", "Z")
     assert sorted(names(f"updated_since={since}")) == ["Amy", "Bea"]
+    far_offset = "2018-02-18T03:49:47+16:23"  # valid ISO 8601, beyond PostgreSQL's offsets
+    assert sorted(names(f"updated_since={far_offset.replace('+', '%2B')}")) == ["Amy", "Bea", "Zed"]
+    assert names("updated_since=9999-12-31T23:00:00-15:00") == []
     assert names("ordering=updated_at")[0] == "Zed"
     assert names("ordering=-updated_at")[-1] == "Zed"
     ordered = [
