@@ -14,6 +14,7 @@ import random
 import time
 
 import pytest
+from django.db import connection
 
 from contacts.models import Contact, Organization
 from governance.models import ImportRowError
@@ -47,11 +48,26 @@ def messy_file(n: int) -> bytes:
 
 def test_a_100000_row_file_imports_within_the_budget_and_a_rerun_changes_nothing(tenant_a):
     content = messy_file(ROWS)
-    started = time.monotonic()
-    job = run_import(tenant_a, content)
-    elapsed = time.monotonic() - started
+    sql = [0.0]
+
+    def timed(execute, query, params, many, context):
+        begun = time.monotonic()
+        try:
+            return execute(query, params, many, context)
+        finally:
+            sql[0] += time.monotonic() - begun
+
+    started, cpu = time.monotonic(), time.process_time()
+    with connection.execute_wrapper(timed):
+        job = run_import(tenant_a, content)
+    elapsed, cpu = time.monotonic() - started, time.process_time() - cpu
     refused = len(range(7, ROWS, 500))
-    print(f"\n{ROWS} rows imported in {elapsed:.1f} s ({ROWS / elapsed:.0f} rows/s)")
+    # On a shared machine the wall clock includes other processes' turns; the Python time
+    # of this process and the time in SQL say what the import itself costs.
+    print(
+        f"\n{ROWS} rows imported in {elapsed:.1f} s ({ROWS / elapsed:.0f} rows/s): "
+        f"{cpu:.1f} s Python, {sql[0]:.1f} s waiting for SQL; load {os.getloadavg()[0]:.1f}"
+    )
     assert (job.status, job.rows_created, job.rows_failed) == ("done", ROWS - refused, refused)
     assert Contact.objects.count() == ROWS - refused
     assert Organization.objects.count() == 400
