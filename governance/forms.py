@@ -89,7 +89,7 @@ class ExpectedFieldsForm(forms.Form):
                 choices=list(options.items()),
                 required=False,
                 label=titles[kind],
-                widget=forms.CheckboxSelectMultiple,
+                widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
             )
             self.initial.setdefault(kind, current.get(kind, []))
 
@@ -207,5 +207,5 @@ class RetentionForm(forms.Form):
     lifecycles = forms.MultipleChoiceField(
         choices=Contact.Lifecycle.choices,
         label="Contacts in these lifecycle stages",
-        widget=forms.CheckboxSelectMultiple,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
     )

@@ -257,6 +257,26 @@ class ErasureRequest(TenantOwned):
     def __str__(self) -> str:
         return f"Erasure of {self.subject}"
 
+    SUMMARY_LABELS = {
+        "contacts": "contact records",
+        "activities": "activities",
+        "tasks": "tasks",
+        "mentions": "mentions elsewhere",
+        "notifications": "notifications",
+        "webhook_payloads": "webhook payloads",
+        "import_rows": "refused import rows",
+        "audit_entries": "audit entries",
+    }
+
+    @property
+    def summary_items(self) -> list[tuple[str, int]]:
+        """What was anonymised, in words, leaving out what there was none of."""
+        return [
+            (self.SUMMARY_LABELS.get(key, key.replace("_", " ")), count)
+            for key, count in (self.summary or {}).items()
+            if count
+        ]
+
 
 class RetentionPolicy(TenantOwned):
     """Erase the personal data of contacts nobody has worked with for a long time.

@@ -18,7 +18,7 @@ from typing import Any
 
 from django.db import models
 from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, Value, When
-from django.db.models.functions import Trim
+from django.db.models.functions import Lower, Trim
 from django.utils import timezone
 
 from contacts.models import Contact, Organization
@@ -97,7 +97,7 @@ def rules(kind: str) -> list[Rule]:
         found += [
             Rule("website", "Website is not a web address", ~Q(website="") & ~Q(website__regex=URL_RE)),
             Rule("phone", "Phone not in international form", ~Q(phone="") & ~Q(phone__regex=E164_RE)),
-            Rule("duplicate", "Same name or domain as another organization", Q(_same_org=True)),
+            Rule("duplicate", "Same name or domain as another organization", Q(_same_key=True) | Q(_same_domain=True)),
         ]  # fmt: skip
     else:
         found.append(
@@ -111,28 +111,31 @@ def rules(kind: str) -> list[Rule]:
 
 
 def _base(kind: str) -> models.QuerySet:
+    """The records of `kind` with what the duplicate rules need, each lookup answered by
+    an index that leads with the tenant (an OR or iexact would compare every pair)."""
     if kind == "contact":
         twin = (
             Contact.objects.live()
-            .filter(
-                first_name__iexact=OuterRef("first_name"), last_name__iexact=OuterRef("last_name")
-            )
+            .alias(_twin_last=Lower("last_name"), _twin_first=Lower("first_name"))
+            .filter(_twin_last=OuterRef("_last"), _twin_first=OuterRef("_first"))
             .exclude(pk=OuterRef("pk"))
         )
         return (
             Contact.objects.live()
             .select_related("organization", "owner")
+            .alias(_last=Lower("last_name"), _first=Lower("first_name"))
             .annotate(_same_name=Exists(twin))
         )
     if kind == "organization":
-        twin = (
+        others = Organization.objects.live().exclude(pk=OuterRef("pk"))
+        return (
             Organization.objects.live()
-            .filter(
-                Q(name_key=OuterRef("name_key")) | (~Q(domain="") & Q(domain=OuterRef("domain")))
+            .select_related("owner")
+            .annotate(
+                _same_key=Exists(others.filter(name_key=OuterRef("name_key"))),
+                _same_domain=Exists(others.exclude(domain="").filter(domain=OuterRef("domain"))),
             )
-            .exclude(pk=OuterRef("pk"))
         )
-        return Organization.objects.live().select_related("owner").annotate(_same_org=Exists(twin))
     return Deal.objects.open().select_related("organization", "owner", "stage")
 
 

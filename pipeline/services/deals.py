@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from decimal import Decimal
 from functools import partial
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import DecimalField
 from django.utils import timezone
 
 from contacts import services as contact_services
@@ -65,6 +67,9 @@ def _snapshot(deal: Deal, names: Iterable[str] = DEAL_FIELDS) -> dict[str, Any]:
     for name in names:
         field = deal._meta.get_field(name)
         value = getattr(deal, field.attname)
+        if isinstance(field, DecimalField) and value is not None:
+            # 1500 typed and 1500.00 stored are the same amount: compare them as stored.
+            value = Decimal(value).quantize(Decimal(1).scaleb(-field.decimal_places))
         out[name] = value if field.is_relation else jsonable(value)
     return out
 

@@ -35,7 +35,10 @@ def test_each_audited_action_writes_an_entry_with_what_changed(tenant_a, sales_a
 
     deal = qualified_deal(sales_a, owner=rep, amount=1000)
     deal_services.update_deal(deal, by=rep, amount=Decimal("1500"))
-    assert entry("deal.updated").changes == {"amount": ["1000.00", "1500"]}
+    assert entry("deal.updated").changes == {"amount": ["1000.00", "1500.00"]}
+    count = AuditEvent.objects.count()
+    deal_services.update_deal(deal, by=rep, amount=Decimal("1500.0"))  # the same amount
+    assert AuditEvent.objects.count() == count
 
     deal_services.update_stage(sales_a["Proposal"], by=admin, probability=55)
     assert entry("stage.updated").changes == {"probability": [60, 55]}
@@ -115,8 +118,8 @@ def test_who_changed_this_deals_amount_and_when(org_a):
     assert response.status_code == 200
     entries = response.context["entries"]
     assert [(e.event.actor, e.changes[0].old, e.changes[0].new) for e in entries] == [
-        (org_a.manager.user, "1200.00", "1800"),
-        (org_a.rep.user, "1000.00", "1200"),
+        (org_a.manager.user, "1200.00", "1800.00"),
+        (org_a.rep.user, "1000.00", "1200.00"),
     ]
     page = response.content.decode()
     assert "Manager Acme" in page and "Amount" in page and "1800" in page
