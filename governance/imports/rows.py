@@ -462,6 +462,9 @@ class ContactImporter(Importer):
         self.orgs.load({p.org_name for p in planned}, set())
         for p in planned:
             if p.action == ERROR:
+                # Say everything that is wrong with the row at once, not one thing a run.
+                if not p.data.get("first_name") and not by_email.get(p.data.get("email", "")):
+                    p.refuse("First name is missing (map a first-name or name column).")
                 continue
             existing = None
             if p.data.get("email"):

@@ -440,3 +440,11 @@ def test_a_real_worker_imports_the_file_chunk_by_chunk(org_a, settings):
                 break
             time.sleep(0.2)
     assert (job.status, job.rows_created, job.percent) == ("done", 12, 100)
+
+
+def test_a_refused_row_lists_every_reason_at_once(tenant_a):
+    job = run_import(tenant_a, csv_bytes([["First name", "E-mail", "Phone"], ["", "nope", "n/a"]]))
+    message = ImportRowError.objects.get(job=job).message
+    assert "not an e-mail address" in message
+    assert "not a phone number" in message
+    assert "First name is missing" in message
