@@ -69,7 +69,15 @@ def _at_risk(tenant: Tenant, today: date, rng: random.Random) -> list[Organizati
     )
     owned = {o.pk: o for o in health.customers().filter(owner_id__in=reps)}
     facts = health.customer_facts(health.customers().filter(pk__in=owned), day=today, tz=tenant.tz)
-    quietest = sorted(facts, key=lambda f: (f.last_contact_at is not None, f.last_contact_at))
+    # Without a contract of their own that runs on or a renewal already in hand, so the
+    # contract added below is the one ending.
+    horizon = today + timedelta(days=60)
+    free = [
+        f
+        for f in facts
+        if not (f.open_ended or f.renewal or (f.contract_end and f.contract_end > horizon))
+    ]
+    quietest = sorted(free, key=lambda f: (f.last_contact_at is not None, f.last_contact_at))
     chosen = [owned[f.organization_id] for f in quietest[:AT_RISK]]
     sales = Pipeline.objects.filter(kind=Pipeline.Kind.SALES).order_by("position", "pk").first()
     if sales is None:

@@ -56,7 +56,7 @@ def test_the_demo_fills_every_quadrant_and_puts_a_few_customers_at_risk(tenant_a
         assert len(history) == demo.HISTORY_DAYS + 1
         assert history[0].score - history[-1].score >= 30
         words = [p["words"] for p in history[-1].components if p["points"]]
-        assert "3 overdue tasks" in words
+        assert any(w.endswith(" overdue tasks") for w in words)
         assert any("with no renewal deal" in w for w in words)
 
     counts = (
