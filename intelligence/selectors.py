@@ -42,14 +42,15 @@ class AtRisk:
 
 
 def at_risk(*, today: date, tz: ZoneInfo) -> list[AtRisk]:
-    """Customers in a churn episode, the most revenue first (their current value).
+    """Customers in a churn episode, the most revenue first (their current value). One
+    that is no longer a customer (lost, merged) leaves the list with its scores.
 
     Four queries: the organizations with their values and episode, their last 31 days of
     scores, and their follow-up tasks.
     """
     orgs = list(
         with_values(
-            Organization.objects.live().filter(
+            health.customers().filter(
                 pk__in=ChurnState.objects.filter(at_risk=True).values("organization_id")
             ),
             today=today,

@@ -219,3 +219,15 @@ def test_another_tenants_manager_sees_none_of_it(org_a, org_b):
     assert b"Account 0" not in client.get(org_b.url("accounts/at-risk/")).content
     with org_b.activate():
         assert not Task.objects.filter(source="automation").exists()
+
+
+def test_a_customer_who_left_leaves_the_at_risk_list(org_a):
+    with org_a.activate():
+        services.update_settings(by=org_a.admin.user, churn_threshold=100)
+    _portfolio(org_a, 2)
+    with org_a.activate():
+        from contacts.models import Organization
+
+        Organization.objects.filter(name="Account 1").update(lifecycle="former_customer")
+    html = org_a.client_for(org_a.manager).get(org_a.url("accounts/at-risk/")).content.decode()
+    assert re.findall(r">(Account \d)</a>", html) == ["Account 0"]
