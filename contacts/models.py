@@ -551,7 +551,6 @@ class RecentRecord(TenantOwned):
         return self.contact or self.organization
 
 
-
 # The automations' tables (settings, the log of what they produced, assignment rules)
 # live in their own module; importing them here registers them with this app.
 from contacts.automation_models import (  # noqa: E402, F401
