@@ -25,6 +25,7 @@ from django.core.validators import EmailValidator
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.db.models.lookups import In
 from django.utils import timezone
 
 from contacts import services as contact_services
@@ -107,6 +108,17 @@ def _messages(exc: ValidationError) -> str:
             parts += [f"{prefix}{m}" for m in errors]
         return " ".join(parts)
     return " ".join(exc.messages)
+
+
+def _same_text(field: str, values: set[str]) -> Q:
+    """Rows whose `field` is one of `values` in any case, for an index on lower(field).
+
+    Python's lower() and SQL's LOWER() agree on PostgreSQL ("Groß" stays "groß"; casefold
+    would make it "gross" and miss it); SQLite's LOWER() folds ASCII only, so the values as
+    typed are asked for too. Callers compare the candidates again with casefold().
+    """
+    lowered = sorted({v.lower() for v in values})
+    return Q(**{f"{field}__in": sorted(values)}) | Q(In(Lower(field), lowered))
 
 
 def _changed(record: Any, data: dict[str, Any]) -> dict[str, Any]:
@@ -454,8 +466,8 @@ class ContactImporter(Importer):
         nameless = [p for p in planned if not p.data.get("email") and p.data.get("first_name")]
         by_name: dict[tuple[str, str], list[Contact]] = defaultdict(list)
         if nameless:
-            lasts = {p.data.get("last_name", "").casefold() for p in nameless}
-            found = Contact.objects.live().alias(ll=Lower("last_name")).filter(ll__in=lasts)
+            typed = {p.data.get("last_name", "") for p in nameless}
+            found = Contact.objects.live().filter(_same_text("last_name", typed))
             for c in found:
                 by_name[(c.first_name.casefold(), c.last_name.casefold())].append(c)
         self.orgs = OrganizationLinker(self)
@@ -843,10 +855,10 @@ class DealImporter(Importer):
             if emails
             else {}
         )
-        names = {p.data.get("name", "").casefold() for p in planned} - {""}
+        names = {p.data.get("name", "") for p in planned} - {""}
         by_name: dict[str, list[Deal]] = defaultdict(list)
         if names:
-            for deal in Deal.objects.alias(ln=Lower("name")).filter(ln__in=names):
+            for deal in Deal.objects.filter(_same_text("name", names)):
                 by_name[deal.name.casefold()].append(deal)
         for p in planned:
             email = p.data.pop("_contact_email", "")

@@ -448,3 +448,12 @@ def test_a_refused_row_lists_every_reason_at_once(tenant_a):
     assert "not an e-mail address" in message
     assert "not a phone number" in message
     assert "First name is missing" in message
+
+
+def test_rows_without_e_mail_match_by_name_in_any_case_and_alphabet(tenant_a):
+    # Python's casefold makes "Groß" "gross"; the database's lower() keeps "groß".
+    content = csv_bytes([["First name", "Last name"], ["Jürgen", "Groß"], ["ÄNNE", "ÖZIL"]])
+    run_import(tenant_a, content)
+    again = run_import(tenant_a, content)
+    assert (again.rows_created, again.rows_unchanged) == (0, 2)
+    assert Contact.objects.count() == 2
