@@ -52,7 +52,7 @@ def insert_rows(objs: Sequence[models.Model], *, batch_size: int = 1000) -> None
                     params.append(field.get_db_prep_save(value, connection) if convert else value)
             # Names come from the model's metadata, quoted; every value is a parameter.
             values = ", ".join([one_row] * len(batch))
-            sql = f"INSERT INTO {table} ({columns}) VALUES {values}"  # noqa: S608
+            sql = f"INSERT INTO {table} ({columns}) VALUES {values}"  # noqa: S608  # nosec B608
             if returning:
                 cursor.execute(f"{sql} RETURNING {pk_column}", params)
                 ids = [row[0] for row in cursor.fetchall()]
