@@ -20,27 +20,33 @@ from reporting.periods import local_today
 
 
 def account_panel(request: HttpRequest, record: Organization) -> Panel | None:
-    """The account's quadrant and health, for managers and for the rep who owns it."""
+    """The account's quadrant and health, for managers and for the rep who owns it.
+
+    One query for an organization that is not an account (most prospects); a few more for
+    an account: the settings, the thresholds, and a customer's scores and churn state.
+    """
     membership = request.membership
     if not (membership.is_manager or record.owner_id == request.user.pk):
         return None
     tz = request.tenant.tz
     today = local_today(tz)
+    account = values.account_of(record, today=today, tz=tz)
+    if account is None:
+        return None  # health is only computed for customers, who are always accounts
     settings = values.intelligence_settings()
-    account = values.account_of(record, today=today, tz=tz, settings=settings)
-    health = selectors.health_of(record, today=today)
-    if account is None and health.latest is None:
-        return None
+    account = values.placed(account, values.thresholds(settings, today=today, tz=tz))
+    customer = record.lifecycle == Organization.Lifecycle.CUSTOMER
+    health = selectors.health_of(record, today=today) if customer else selectors.Health.none()
     can_set = services.can_set_potential(membership, record, settings)
-    initial = {"estimate": account.estimate if account and account.estimate else None}
+    initial = {"estimate": account.estimate or None}
     return Panel(
         title="Account health",
         template="intelligence/panels/account.html",
         context={
             "account": account,
             "health": health,
-            "quadrant_label": Quadrant(account.quadrant).label if account else "",
-            "quadrant_help": values.QUADRANT_HELP.get(account.quadrant, "") if account else "",
+            "quadrant_label": Quadrant(account.quadrant).label,
+            "quadrant_help": values.QUADRANT_HELP[account.quadrant],
             "can_set_potential": can_set,
             "potential_form": PotentialForm(initial=initial) if can_set else None,
             "record": record,

@@ -107,6 +107,11 @@ class Health:
     change_since: date | None
     explained: list[dict] = field(default_factory=list)
 
+    @classmethod
+    def none(cls) -> Health:
+        """No scores: the organization is not a customer."""
+        return cls(latest=None, history=[], state=None, change=None, change_since=None)
+
     @property
     def sparkline(self) -> str:
         """SVG polyline points (120 × 32, 100 at the top) of the history."""

@@ -21,7 +21,7 @@ Python over the already aggregated rows (one per account).
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -232,9 +232,9 @@ def value_matrix(*, today: date, tz: ZoneInfo, settings: IntelligenceSettings) -
     return Matrix(accounts=found, thresholds=t)
 
 
-def account_of(org: Organization, *, today: date, tz: ZoneInfo, settings) -> Account | None:
-    """One organization's values and quadrant (None when it is not an account)."""
-    t = thresholds(settings, today=today, tz=tz)
+def account_of(org: Organization, *, today: date, tz: ZoneInfo) -> Account | None:
+    """One organization's values (one query), None when it is not an account; its
+    `quadrant` is left empty for `placed` to fill in."""
     row = (
         with_values(Organization.objects.filter(pk=org.pk), today=today, tz=tz)
         .values("current_value", "potential_x100", "weighted_x100", "potential_estimate")
@@ -254,12 +254,9 @@ def account_of(org: Organization, *, today: date, tz: ZoneInfo, settings) -> Acc
         potential=potential,
         weighted_pipeline=row["weighted_x100"] / HUNDRED,
         estimate=row["potential_estimate"],
-        quadrant=quadrant(current, potential, t),
+        quadrant="",
     )
 
 
-def quadrant_counts(matrix: Matrix) -> dict[str, int]:
-    counts = {q: 0 for q in Quadrant.values}
-    for account in matrix.accounts:
-        counts[account.quadrant] += 1
-    return counts
+def placed(account: Account, t: Thresholds) -> Account:
+    return replace(account, quadrant=quadrant(account.current, account.potential, t))
