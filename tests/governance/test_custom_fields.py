@@ -168,7 +168,8 @@ def test_editing_keeps_custom_values_the_form_does_not_show(org_a):
         {"first_name": contact.first_name, "lifecycle": "lead", "custom__tier": "Gold"},
     )
     assert response.status_code == 302
-    contact.refresh_from_db()
+    with org_a.activate():  # row security: the database shows the tenant's rows only
+        contact.refresh_from_db()
     assert contact.custom_fields == {"legacy": "kept", "tier": "Gold"}
 
 
@@ -260,8 +261,9 @@ def test_the_move_dialog_asks_for_the_custom_field_and_the_criteria_editor_offer
         },
     )
     assert moved.status_code in (200, 302)
-    deal.refresh_from_db()
-    assert deal.stage == sales["Proposal"] and deal.custom_fields == {"decision_maker": "CFO"}
+    with org_a.activate():
+        deal.refresh_from_db()
+        assert deal.stage == sales["Proposal"] and deal.custom_fields == {"decision_maker": "CFO"}
     editor = org_a.client_for(org_a.admin).get(
         org_a.url(f"settings/stages/{sales['Proposal'].pk}/")
     )
