@@ -49,6 +49,7 @@ def workspace(org_a, settings, tmp_path):
 
 def test_an_admin_shapes_the_crm_imports_and_answers_for_the_data(page, workspace, tmp_path):
     org, sales, deal = workspace
+    page.set_default_timeout(20_000)  # a loaded CI machine: the import runs in the request
     sign_in(page, "admin@acme.test")
 
     page.goto("/acme/settings/fields/new/?record_type=deal")
@@ -84,7 +85,7 @@ def test_an_admin_shapes_the_crm_imports_and_answers_for_the_data(page, workspac
     assert_accessible(page)
     screenshots(page, "governance-import-mapping")
     page.get_by_role("button", name=re.compile("Import 32 rows")).click()
-    expect(page.locator("#import-bar")).to_have_attribute("value", "100")
+    expect(page.locator("#import-bar")).to_have_attribute("value", "100", timeout=20_000)
     expect(
         page.get_by_role("link", name=re.compile("Download the error report \\(2 rows\\)"))
     ).to_be_visible()
@@ -98,7 +99,7 @@ def test_an_admin_shapes_the_crm_imports_and_answers_for_the_data(page, workspac
     page.get_by_role("link", name="Who changed what, and when").click()
     page.get_by_label("Field changed").fill("amount")
     page.get_by_label("Field changed").press("Tab")
-    expect(page.locator(".audit-entry")).to_have_count(1)
+    expect(page.locator(".audit-entry")).to_have_count(1, timeout=15_000)
     expect(page.locator(".audit-entry")).to_contain_text("Rep Acme")
     expect(page.locator(".audit-entry")).to_contain_text("1500.00")
     assert_accessible(page)
