@@ -76,7 +76,11 @@ def test_a_manager_opens_an_at_risk_customer_and_finds_why_and_the_follow_up(
     assert_accessible(page)
     screenshots(page, "intelligence-matrix")
 
-    # A point on the chart opens its account.
+    # A point on the chart opens its account (once the chart has finished drawing).
+    page.wait_for_function(
+        "() => { const c = Chart.getChart(document.getElementById('matrix-chart'));"
+        " return c && !Chart.animator.running(c); }"
+    )
     point = page.evaluate(
         """() => {
         const chart = Chart.getChart(document.getElementById('matrix-chart'));
