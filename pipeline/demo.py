@@ -416,8 +416,23 @@ def _onboarding_plan(ctx: _Context, pipeline: Pipeline, stages: list[Stage], won
     return plan
 
 
+def _ensure_a_renewal_is_due(ctx: _Context, plans: list[Plan]) -> None:
+    """Random dates may leave no contract ending within 90 days; shorten the newest one's."""
+    today = ctx.now.date()
+    won = [
+        p.deal
+        for p in plans
+        if p.deal.status == "won" and p.deal.contract_end and p.deal.pipeline.kind == "sales"
+    ]
+    if not won or any(today <= d.contract_end <= today + timedelta(days=90) for d in won):
+        return
+    deal = max(won, key=lambda d: d.contract_start)
+    deal.contract_end = today + timedelta(days=ctx.rng.randint(30, 80))
+
+
 def _save(ctx: _Context, plans: list[Plan]) -> None:
     tenant, rng = ctx.tenant, ctx.rng
+    _ensure_a_renewal_is_due(ctx, plans)
     for plan in plans:
         deal = plan.deal
         stage, entered = plan.steps[-1]
