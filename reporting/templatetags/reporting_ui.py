@@ -36,6 +36,12 @@ def cell(value, column: str = "") -> str:
 
 
 @register.filter
+def with_columns(row, columns) -> list[tuple[str, object]]:
+    """A row's values beside their column names (the labels of a stacked table on phones)."""
+    return list(zip(columns, row, strict=False))
+
+
+@register.filter
 def spark_points(series) -> list:
     return [v for _, v in (series or [])]
 

@@ -61,6 +61,19 @@ def test_a_reps_drill_down_shows_only_their_records(org_a):
     assert client.get(org_a.url("reports/export.csv?table=team")).status_code == 403
 
 
+def test_a_drill_down_row_names_each_value_for_the_stacked_phone_layout(org_a):
+    with org_a.activate():
+        book = make_book()
+        book.deal(
+            created=berlin(2026, 2, 1), owner=org_a.rep.user, moves=[(book.won, berlin(2026, 3, 3))]
+        )
+    url = org_a.url(f"reports/records/?figure=won_revenue&{MARCH_QUERY}")
+    html = org_a.client_for(org_a.manager).get(url).content.decode()
+    columns = re.findall(r'<th scope="col">([^<]*)</th>', html)
+    labels = re.findall(r'<td data-label="([^"]*)"', html)
+    assert len(columns) > 2 and labels == columns[1:]  # the first column is the row's header
+
+
 def test_an_unknown_figure_or_table_is_a_404(org_a):
     client = org_a.client_for(org_a.manager)
     assert client.get(org_a.url("reports/records/?figure=nope")).status_code == 404
@@ -88,6 +101,14 @@ def test_a_figure_without_data_reads_no_data(org_a):
     html = response.content.decode()
     assert "no data" in html
     assert "No comparison" in html
+
+
+def test_how_a_figure_is_counted_is_a_button_with_its_explanation(org_a):
+    # A focusable <span> may not carry aria-label (axe: aria-prohibited-attr); a button may.
+    html = org_a.client_for(org_a.manager).get(org_a.url("reports/")).content.decode()
+    helps = re.findall(r"<(\w+) [^>]*class=\"tile-help\"[^>]*>", html)
+    assert helps and set(helps) == {"button"}
+    assert 'aria-label="How it is counted: Deals won ÷ deals closed' in html
 
 
 def test_the_dashboard_has_every_chart_with_its_question_data_and_table(org_a):
