@@ -94,7 +94,8 @@
     const scales = {};
     const valueAxis = {
       beginAtZero: true,
-      ticks: { callback: function (v) { return format(data.axis, v); } },
+      // Counts are whole numbers: no 0.2, 0.4… ticks that print as "0".
+      ticks: { precision: data.axis === "count" ? 0 : undefined, callback: function (v) { return format(data.axis, v); } },
       grid: { color: grid },
     };
     if (horizontal) {
