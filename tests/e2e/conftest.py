@@ -61,7 +61,11 @@ def browser():
 
 @pytest.fixture
 def page(browser, live_server):
-    context = browser.new_context(viewport=DESKTOP, base_url=live_server.url)
+    # Reduced motion (which Keel honours, UI.md): no fading toast or animating chart is
+    # caught half-drawn by axe's contrast check or by a click on a loaded machine.
+    context = browser.new_context(
+        viewport=DESKTOP, base_url=live_server.url, reduced_motion="reduce"
+    )
     context.set_default_timeout(10_000)
     page = context.new_page()
     page.console_errors = []
@@ -79,13 +83,34 @@ def sign_in(page, email: str, password: str = "correct horse battery staple") ->
     page.wait_for_load_state("networkidle")
 
 
+# Elements that stick out past the right edge of the window (wide tables and boards
+# scroll inside their own box instead).
+OVERFLOW = """() => {
+  const width = document.documentElement.clientWidth;
+  const scrolls = '.table-responsive, .board, .offcanvas, .toast-container';
+  if (document.documentElement.scrollWidth <= width) return [];
+  const wide = Array.from(document.querySelectorAll('body *'))
+    .filter(el => el.getClientRects().length && el.getBoundingClientRect().right > width + 1)
+    .filter(el => !(el.parentElement && el.parentElement.closest(scrolls)))
+    .map(el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
+      (typeof el.className === 'string' && el.className.trim()
+        ? '.' + el.className.trim().split(/\\s+/).join('.') : '') +
+      ' right=' + Math.round(el.getBoundingClientRect().right));
+  return ['page ' + document.documentElement.scrollWidth + ' px wide'].concat(wide.slice(-8));
+}"""
+
+
 def screenshots(page, name: str) -> None:
-    """Save the page at desktop and phone widths, then restore the viewport it had."""
+    """Save the page at desktop and phone widths, then restore the viewport it had.
+
+    At both widths nothing may stick out sideways: the page never scrolls horizontally."""
     ARTIFACTS.mkdir(exist_ok=True)
     size = page.viewport_size
     for label, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
         page.set_viewport_size(viewport)
         page.screenshot(path=ARTIFACTS / f"{name}-{label}.png", full_page=True)
+        wide = page.evaluate(OVERFLOW)
+        assert wide == [], f"{name} is wider than the {label} window: {wide}"
     page.set_viewport_size(size)
 
 
@@ -96,6 +121,10 @@ def assert_accessible(page) -> None:
     results = Axe().run(page)
     grave = [v for v in results.response["violations"] if v["impact"] in ("critical", "serious")]
     assert grave == [], "\n".join(
-        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:5]}"
+        f"{v['id']} ({v['impact']}): {v['help']}\n"
+        + "\n".join(
+            f"  {n['target']}: {n.get('failureSummary', '').splitlines()[-1].strip()}"
+            for n in v["nodes"][:8]
+        )
         for v in grave
     )
