@@ -8,32 +8,52 @@ from playwright.sync_api import expect
 
 from pipeline.models import Deal
 from tests import factories
-from tests.e2e.conftest import assert_accessible, sign_in
+from tests.e2e.conftest import assert_accessible, screenshots, sign_in
 from tests.pipeline.conftest import default_sales
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _drag(page, card, target) -> None:
-    """SortableJS (fallback mode) follows the mouse: press, move in steps, release."""
+def _drag(page, card, target, *, down: float = 40) -> None:
+    """SortableJS (fallback mode) follows the mouse: press, move in steps, release
+    `down` pixels below the target's top."""
     card.scroll_into_view_if_needed()
     start, end = card.bounding_box(), target.bounding_box()
-    page.mouse.move(start["x"] + start["width"] / 2, start["y"] + 15)
+    x, y = start["x"] + start["width"] / 2, start["y"] + min(15, start["height"] / 2)
+    page.mouse.move(x, y)
     page.mouse.down()
-    page.mouse.move(start["x"] + start["width"] / 2 + 10, start["y"] + 25, steps=5)
-    page.mouse.move(end["x"] + end["width"] / 2, end["y"] + 40, steps=20)
+    page.mouse.move(x + 10, y + 10, steps=5)
+    page.mouse.move(end["x"] + end["width"] / 2, end["y"] + down, steps=20)
     page.mouse.up()
 
 
-def test_a_rep_drags_a_deal_to_qualified_fills_what_is_missing_and_it_moves(page, org_a):
+def test_a_rep_creates_a_deal_drags_it_to_qualified_fills_what_is_missing_and_it_moves(page, org_a):
     with org_a.activate():
         sales = default_sales(org_a)
-        deal = factories.DealFactory(
-            stage=sales["New lead"], owner=org_a.rep.user, name="Initech rollout"
-        )
+        factories.OrganizationFactory(name="Initech", owner=org_a.rep.user)
     sign_in(page, "rep@acme.test")
     page.goto(org_a.url("deals/board/"))
+    page.get_by_role("link", name="New deal").click()
+    page.get_by_label("Name").fill("Initech rollout")
+    page.get_by_label("Stage").select_option(label="New lead")
+    page.get_by_label("Organization").select_option(label="Initech")
+    page.get_by_label("Amount").fill("48000")
+    page.get_by_role("button", name="Create deal").click()
+    expect(page.get_by_role("heading", name="Initech rollout", level=1)).to_be_visible()
+    assert_accessible(page)
+    screenshots(page, "deal-detail")
+    with org_a.activate():
+        deal = Deal.objects.get(name="Initech rollout")
+        assert (deal.stage, deal.owner, deal.organization.name) == (
+            sales["New lead"],
+            org_a.rep.user,
+            "Initech",
+        )
+
+    page.get_by_role("navigation", name="Main navigation").get_by_role("link", name="Deals").click()
     card = page.locator(".deal-card", has_text="Initech rollout")
+    expect(card).to_be_visible()
+    screenshots(page, "board")
     qualified = page.locator(f"#cards-{sales['Qualified'].pk}")
     _drag(page, card, qualified)
 
@@ -80,3 +100,48 @@ def test_escape_closes_the_dialog_and_the_card_stays(page, org_a):
     ).to_be_visible()
     with org_a.activate():
         assert Deal.objects.get(name="Globex pilot").stage == sales["New lead"]
+
+
+def _stage_order(page) -> list[str]:
+    return page.locator("#stage-table .stage-row-main > a").all_inner_texts()
+
+
+def test_an_admin_drags_a_stage_into_place_and_the_board_follows(page, org_a):
+    with org_a.activate():
+        sales = default_sales(org_a)
+    sign_in(page, "admin@acme.test")
+    page.get_by_role("link", name="Settings", exact=True).click()
+    expect(page.get_by_role("heading", name="Settings", level=1)).to_be_visible()
+    assert_accessible(page)
+    screenshots(page, "settings")
+    page.get_by_role("navigation", name="Main navigation").get_by_role(
+        "link", name="Pipelines"
+    ).click()
+    expect(page.get_by_role("heading", name="Pipelines", level=1)).to_be_visible()
+    screenshots(page, "settings-pipelines")
+    page.get_by_role("link", name="Sales", exact=True).click()
+    expect(page.get_by_role("heading", name="Sales", level=1)).to_be_visible()
+    before = ["New lead", "Qualified", "Discovery", "Proposal", "Negotiation", "Won", "Lost"]
+    assert _stage_order(page) == before
+    assert_accessible(page)
+    screenshots(page, "settings-stages")
+
+    # Drag Negotiation by its handle above Proposal; the order saves itself (htmx).
+    handle = page.locator(".stage-row", has_text="Negotiation").locator(".stage-handle")
+    with page.expect_response(lambda r: "/stages/order/" in r.url and r.ok):
+        _drag(page, handle, page.locator(".stage-row", has_text="Proposal"), down=20)
+    expected = ["New lead", "Qualified", "Discovery", "Negotiation", "Proposal", "Won", "Lost"]
+    expect(page.locator("#stage-table .stage-row-main > a")).to_have_text(expected)
+    with org_a.activate():
+        stages = sales.pipeline.stages.order_by("position").values_list("name", flat=True)
+        assert list(stages) == expected
+
+    # Without a mouse: the arrows move a stage one place (a plain form post).
+    page.get_by_role("button", name="Move Qualified down").click()
+    expect(page.get_by_text("Stage order saved.")).to_be_visible()
+    expected = ["New lead", "Discovery", "Qualified", "Negotiation", "Proposal", "Won", "Lost"]
+    expect(page.locator("#stage-table .stage-row-main > a")).to_have_text(expected)
+
+    page.get_by_role("link", name="Open the board").click()
+    expect(page.locator(".board-column-title")).to_have_text(expected[:-2])
+    assert page.console_errors == []
