@@ -42,6 +42,12 @@ def jane(org_a):
             assignee=org_a.rep.user,
             due_at=timezone.now() - timedelta(hours=2),
         )
+        factories.TaskFactory(
+            contact=jane,
+            title="Confirm the workshop date",
+            assignee=org_a.rep.user,
+            due_at=timezone.now() + timedelta(minutes=5),
+        )
         for i in range(20):
             factories.ContactFactory(owner=org_a.rep2.user, last_name=f"Other{i}")
         return jane
@@ -51,6 +57,12 @@ def test_a_rep_finds_a_contact_logs_a_call_and_plans_the_next_action(page, org_a
     sign_in(page, "rep@acme.test")
     expect(page.get_by_text("Send the proposal", exact=True)).to_be_visible()  # My day: overdue
     assert_accessible(page)
+    screenshots(page, "my-day")
+    # One click on My day completes a task, in place.
+    page.get_by_role("button", name="Mark “Confirm the workshop date” done").click()
+    expect(page.locator(".task-row.is-done", has_text="Confirm the workshop date")).to_be_visible()
+    with org_a.activate():
+        assert Task.objects.get(title="Confirm the workshop date").done_at is not None
     page.keyboard.press("/")
     page.keyboard.type("jane d")
     page.get_by_role("link", name=re.compile("Jane Doe")).first.click()
@@ -100,6 +112,12 @@ def test_a_rep_is_warned_before_creating_a_duplicate_organization(page, org_a, j
     page.get_by_label("This is a different organization: create it anyway").check()
     page.get_by_role("button", name="Create organization").click()
     expect(page.get_by_role("heading", name="ACME Corporation")).to_be_visible()
+
+    page.goto(f"/acme/organizations/{jane.organization_id}/")
+    expect(page.get_by_role("heading", name="Acme Corp", level=1)).to_be_visible()
+    expect(page.get_by_role("link", name="Jane Doe").first).to_be_visible()
+    assert_accessible(page)
+    screenshots(page, "organization-detail")
 
 
 def test_lists_filter_as_you_type_and_stack_on_a_phone(page, org_a, jane):
