@@ -4,6 +4,7 @@ import pytest
 from django.core import mail
 from playwright.sync_api import expect
 
+from tests import factories
 from tests.e2e.conftest import assert_accessible, screenshots, sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -43,13 +44,25 @@ def test_a_refused_form_keeps_the_input_and_says_why(page, org_a):
 
 
 def test_another_tenants_user_cannot_open_pasted_urls(page, org_a, org_b):
+    with org_a.activate():
+        contact = factories.ContactFactory(first_name="Jane", last_name="Secret")
+        deal = factories.DealFactory(name="Secret expansion")
     sign_in(page, "admin@globex.test")
     expect(page).to_have_url(re.compile(r"/globex/$"))
-    for path in ("/acme/", "/acme/settings/members/", f"/acme/settings/members/{org_a.rep.pk}/"):
+    for path in (
+        "/acme/",
+        "/acme/settings/members/",
+        f"/acme/settings/members/{org_a.rep.pk}/",
+        f"/acme/contacts/{contact.pk}/",
+        f"/acme/deals/{deal.pk}/",
+        # The same records under the visitor's own workspace: row security hides them.
+        f"/globex/contacts/{contact.pk}/",
+        f"/globex/deals/{deal.pk}/",
+    ):
         response = page.goto(path)
-        assert response.status == 404
+        assert response.status == 404, path
         expect(page.get_by_role("heading", name="We couldn't find that page")).to_be_visible()
-    assert "Acme" not in page.content()
+        assert "Secret" not in page.content() and "Acme" not in page.content()
 
 
 def test_the_frame_collapses_into_a_menu_on_a_phone(page, org_a):
