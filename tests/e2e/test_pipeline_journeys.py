@@ -53,6 +53,7 @@ def test_a_rep_creates_a_deal_drags_it_to_qualified_fills_what_is_missing_and_it
     page.get_by_role("navigation", name="Main navigation").get_by_role("link", name="Deals").click()
     card = page.locator(".deal-card", has_text="Initech rollout")
     expect(card).to_be_visible()
+    assert_accessible(page)
     screenshots(page, "board")
     qualified = page.locator(f"#cards-{sales['Qualified'].pk}")
     _drag(page, card, qualified)
