@@ -103,7 +103,9 @@ OVERFLOW = """() => {
 def screenshots(page, name: str) -> None:
     """Save the page at desktop and phone widths, then restore the viewport it had.
 
-    At both widths nothing may stick out sideways: the page never scrolls horizontally."""
+    At both widths nothing may stick out sideways: the page never scrolls horizontally.
+    At phone width axe checks the page too (labels hidden on small screens, stacked
+    tables); the journeys call assert_accessible at desktop width themselves."""
     ARTIFACTS.mkdir(exist_ok=True)
     size = page.viewport_size
     for label, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
@@ -111,6 +113,8 @@ def screenshots(page, name: str) -> None:
         page.screenshot(path=ARTIFACTS / f"{name}-{label}.png", full_page=True)
         wide = page.evaluate(OVERFLOW)
         assert wide == [], f"{name} is wider than the {label} window: {wide}"
+        if viewport is PHONE:
+            assert_accessible(page)
     page.set_viewport_size(size)
 
 
