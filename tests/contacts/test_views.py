@@ -614,6 +614,14 @@ def test_my_day_lists_my_overdue_and_todays_tasks_only(org_a, jane):
     assert "Not mine" not in content and "Finished" not in content
 
 
+def test_buttons_whose_words_hide_on_a_phone_keep_a_name(org_a, jane):
+    with org_a.activate():
+        factories.TaskFactory(assignee=org_a.rep.user, title="Call Jane", due_at=timezone.now())
+    content = org_a.client_for(org_a.rep).get(org_a.url()).content.decode()
+    assert 'aria-label="Snooze “Call Jane”"' in content  # "Snooze" is hidden below 576 px
+    assert 'aria-expanded="false" aria-label="New"' in content  # so is the New menu's word
+
+
 def test_my_day_shows_recently_touched_records(org_a, jane):
     client = org_a.client_for(org_a.rep)
     client.get(org_a.url(f"contacts/{jane.pk}/"))
