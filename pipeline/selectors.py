@@ -287,13 +287,25 @@ def deal_list() -> QuerySet[Deal]:
     return with_card_facts(Deal.objects.all()).select_related("stage", "pipeline")
 
 
+def deal_ids_of(record: Contact | Organization) -> list[int]:
+    """The ids of a contact's deals (primary or linked contact) or an organization's.
+
+    A contact's are a UNION of two index lookups: `primary_contact = … OR id IN (linked)`
+    cannot use an index and scanned every deal of the tenant (85 ms at 150,000 deals,
+    330 ms with the sort of the deals panel; bench/NOTES.md)."""
+    if isinstance(record, Organization):
+        return list(Deal.objects.filter(organization=record).values_list("pk", flat=True))
+    primary = Deal.objects.filter(primary_contact=record).order_by().values_list("pk")
+    linked = DealContact.objects.filter(contact=record).order_by().values_list("deal_id")
+    return [pk for (pk,) in primary.union(linked)]
+
+
 def deals_of(record: Contact | Organization, *, limit: int = 20) -> list[Deal]:
     """A contact's or organization's deals, open ones first, newest first."""
     if isinstance(record, Organization):
         deals = Deal.objects.filter(organization=record)
     else:
-        linked = DealContact.objects.filter(contact=record).values("deal_id")
-        deals = Deal.objects.filter(Q(primary_contact=record) | Q(pk__in=linked))
+        deals = Deal.objects.filter(pk__in=deal_ids_of(record))
     return list(
         deals.select_related("stage", "owner").order_by(
             F("closed_at").desc(nulls_first=True), "-created_at"
