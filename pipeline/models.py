@@ -385,7 +385,13 @@ class Deal(TenantOwned):
                 fields=["tenant", "status", "expected_close"], name="deal_status_close_idx"
             ),
             models.Index(fields=["tenant", "owner", "status"], name="deal_owner_status_idx"),
-            models.Index(fields=["tenant", "pipeline", "status"], name="deal_pipeline_idx"),
+            # Covering: the board's column totals and the forecast read open deals of a
+            # pipeline by index only (67,500 deals: 35 ms instead of 120; bench/NOTES.md).
+            models.Index(
+                fields=["tenant", "pipeline", "status", "stage"],
+                include=["id", "amount", "expected_close", "owner"],
+                name="deal_pipeline_stage_idx",
+            ),
             models.Index(fields=["tenant", "organization"], name="deal_organization_idx"),
             models.Index(fields=["tenant", "primary_contact"], name="deal_primary_contact_idx"),
             models.Index(fields=["tenant", "closed_at"], name="deal_closed_at_idx"),

@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 
 from pipeline.models import Deal, StageTransition
+from pipeline.selectors import BOARD_PAGE
 from tests import factories
 from tests.pipeline.conftest import default_sales, qualified_deal
 
@@ -109,14 +110,15 @@ def test_the_board_runs_the_same_queries_for_many_deals(
             qualified_deal(board, stage=stages[i % 5], owner=(org_a.rep, org_a.rep2)[i % 2].user)
     with django_assert_max_num_queries(len(few)):
         response = client.get(org_a.url("deals/board/"))
-    assert response.content.decode().count("data-deal=") == 5 * 25
+    assert response.content.decode().count("data-deal=") == 5 * BOARD_PAGE
     assert "Show more" in response.content.decode()
 
 
 def test_show_more_loads_the_next_cards_of_one_column(org_a, board, django_assert_max_num_queries):
     with org_a.activate():
         deals = [
-            qualified_deal(board, stage=board["Qualified"], name=f"Q{i:02}") for i in range(30)
+            qualified_deal(board, stage=board["Qualified"], name=f"Q{i:02}")
+            for i in range(BOARD_PAGE + 5)
         ]
         for i, deal in enumerate(deals):  # oldest in the stage first
             Deal.objects.filter(pk=deal.pk).update(
@@ -124,14 +126,15 @@ def test_show_more_loads_the_next_cards_of_one_column(org_a, board, django_asser
             )
     client = org_a.client_for(org_a.rep)
     html = client.get(org_a.url("deals/board/")).content.decode()
-    assert "Q24" in html and "Q25" not in html
+    last, first_more = f"Q{BOARD_PAGE - 1:02}", f"Q{BOARD_PAGE:02}"
+    assert last in html and first_more not in html
     start = html.index("deals/board/stages/")
     url = "/" + html[start - len("acme/") : html.index('"', start)].replace("&amp;", "&")
     # Constant: session, user, tenant, membership, then stage, members, settings, totals, cards
     # (and on PostgreSQL the savepoint and tenant settings around them).
     with django_assert_max_num_queries(15):
         page = client.get(url, **HTMX).content.decode()
-    assert "Q25" in page and "Q29" in page and "Q24" not in page
+    assert first_more in page and f"Q{BOARD_PAGE + 4:02}" in page and last not in page
     assert "Show more" not in page
     assert client.get(url).status_code == 302  # without JavaScript: the list of the stage
 
