@@ -24,7 +24,9 @@ def across_tenants(queryset: models.QuerySet) -> models.QuerySet:
 
 def tenant_ids(queryset: models.QuerySet) -> list[int]:
     """The distinct tenants that have rows in `queryset` (built on `Model.unscoped`)."""
-    return sorted(set(across_tenants(queryset).values_list("tenant_id", flat=True).distinct()))
+    # order_by(): a model's default ordering would join DISTINCT and return a row per match.
+    ids = across_tenants(queryset).order_by().values_list("tenant_id", flat=True).distinct()
+    return sorted(set(ids))
 
 
 def fan_out(task: Task, tenants: Iterable[int], **kwargs) -> int:
