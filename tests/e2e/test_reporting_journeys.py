@@ -95,7 +95,7 @@ def test_a_manager_reads_the_dashboards_drills_into_a_figure_and_hears_of_a_stal
     # Every chart is drawn: Chart.js holds the data and its bars and lines are on the canvas.
     page.wait_for_function(CHARTS_DRAWN)
     charts = page.evaluate(CHART_INK)
-    assert len(charts) == 7, charts
+    assert len(charts) >= 7, charts  # every chart card of the dashboard
     drawn = [c for c in charts if c["values"] > 0]
     assert len(drawn) >= 5, charts  # March's story fills most of them
     for chart in drawn:
