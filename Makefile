@@ -7,6 +7,11 @@ NPM_STAMP := node_modules/.installed-$(shell cat package-lock.json 2>/dev/null |
 RUN_DIR := .run
 # Every process of `make run` (web, worker, beat) reads the same embedded defaults.
 RUN_ENV := DJANGO_DEBUG=$${DJANGO_DEBUG:-1}
+# `make bench` measures production settings (DEBUG off) on loopback: a throwaway secret
+# key unless one is set, plain HTTP, static files without the collectstatic manifest.
+BENCH_ENV := DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-keel-bench-only-not-a-secret} \
+	DJANGO_SECURE_SSL_REDIRECT=$${DJANGO_SECURE_SSL_REDIRECT:-false} \
+	DJANGO_STATIC_MANIFEST=$${DJANGO_STATIC_MANIFEST:-false}
 
 .PHONY: install run test lint format check-deploy clean help bench bench-import
 
@@ -55,9 +60,9 @@ bench: install
 	@test -n "$$DATABASE_URL" || { echo "make bench needs DATABASE_URL (PostgreSQL, the keel role: see README)" >&2; exit 2; }
 	@test -n "$$DATABASE_SCANNER_URL" || { echo "make bench needs DATABASE_SCANNER_URL (the BYPASSRLS keel_scanner role: see README)" >&2; exit 2; }
 	@test -n "$$CELERY_BROKER_URL" || { echo "make bench needs CELERY_BROKER_URL (Redis, e.g. redis://127.0.0.1:6379/9)" >&2; exit 2; }
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_scale --if-missing $(SEED_ARGS)
-	$(PY) manage.py bench $(BENCH_ARGS)
+	$(BENCH_ENV) $(PY) manage.py migrate --noinput
+	$(BENCH_ENV) $(PY) manage.py seed_scale --if-missing $(SEED_ARGS)
+	$(BENCH_ENV) $(PY) manage.py bench $(BENCH_ARGS)
 	@echo "Report: bench/results.md (figures) and bench/results.json (everything measured)"
 
 # The 100,000-row CSV import on its own (a pytest test, deselected from `make test`):

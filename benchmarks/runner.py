@@ -136,8 +136,11 @@ def measure_pages(urls: dict[str, str], iterations: int, log: Callable[[str], No
     client.force_login(bench_user())
     results = {}
     for name, url in urls.items():
+        first = []
         for _ in range(2):  # warm-up: imports, template loading, the member's first request
+            started = time.perf_counter()
             response = client.get(url)
+            first.append((time.perf_counter() - started) * 1000)
             if response.status_code != 200:
                 raise RuntimeError(f"{name}: {url} answered {response.status_code}")
         times, sql_times, counts = [], [], []
@@ -159,6 +162,8 @@ def measure_pages(urls: dict[str, str], iterations: int, log: Callable[[str], No
             "url": url,
             "p50_ms": round(statistics.median(times), 1),
             "p95_ms": round(_pct(times, 0.95), 1),
+            # The first request (cold: nothing cached yet), reported beside the warm ones.
+            "first_ms": round(first[0], 1),
             "sql_p50_ms": round(sql_p50, 1),
             "queries": max(counts),
             "queries_min": min(counts),
@@ -453,6 +458,11 @@ def markdown(results: dict) -> str:
         f"Run {results['started']} on {results['machine']} ({results['cpus']} CPUs); "
         f"mode `{results['mode']}`. Reproduce with `make bench` (see README).",
         "",
+        "Machine load (1-minute load average, from `os.getloadavg()`; the 2 CPUs are shared "
+        "with other work, so times are those of a busy machine): "
+        + ", ".join(f"{k} {v}" for k, v in results.get("load_average", {}).items())
+        + ".",
+        "",
         "Data: "
         + ", ".join(
             f"{k.replace('_', ' ')} {v:,}" for k, v in results["sizes"]["large_tenant"].items()
@@ -473,13 +483,18 @@ def markdown(results: dict) -> str:
         "",
         f"## Pages (in-process, {results['iterations']} warm requests each)",
         "",
-        "| page | p50 ms | p95 ms | queries | SQL p50 ms | server ÷ SQL |",
-        "|---|---|---|---|---|---|",
+        "| page | p50 ms | p95 ms | queries | SQL p50 ms | server ÷ SQL | first request ms |",
+        "|---|---|---|---|---|---|---|",
     ]
     for name, p in results["pages"].items():
         lines.append(
-            f"| {name} | {p['p50_ms']} | {p['p95_ms']} | {p['queries']} | {p['sql_p50_ms']} | {p['server_to_sql_ratio']} |"
+            f"| {name} | {p['p50_ms']} | {p['p95_ms']} | {p['queries']} | {p['sql_p50_ms']} | {p['server_to_sql_ratio']} | {p.get('first_ms', '')} |"
         )
+    lines += [
+        "",
+        "The first request of each page is its cold time (the team dashboard keeps its "
+        "figures for 5 minutes, so only its first view computes them).",
+    ]
     load = results.get("load")
     if load:
         lines += [
@@ -535,18 +550,29 @@ def run(opts: Options, *, load: bool = True, log: Callable[[str], None] = print)
         "iterations": opts.iterations,
         "targets": TARGETS,
     }
+    loadavg: dict[str, float] = {}
+    results["load_average"] = loadavg
+
+    def note_load(when: str) -> None:
+        loadavg[when] = round(os.getloadavg()[0], 2)
+
+    note_load("start")
     results["sizes"] = sizes()
     log("Pages")
     urls = page_urls()
     results["pages"] = measure_pages(urls, opts.iterations, log)
+    note_load("after pages")
     if load:
         log("Under load")
         results["load"] = run_load(urls, opts, log)
+        note_load("after load")
     log("Jobs")
     results["scans"] = measure_scans(log)
     results["scorecard"] = measure_scorecard(log)
+    note_load("after scans and scorecard")
     if opts.import_rows:
         results["import"] = measure_import(opts.import_rows, log)
+        note_load("after import")
     results["verdicts"] = verdicts(results)
     opts.out.mkdir(parents=True, exist_ok=True)
     (opts.out / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")

@@ -477,7 +477,11 @@ class Generator:
             Tenant, Membership, Pipeline, Stage, Organization, Contact, Activity, Task, Deal,
             StageTransition, DealActivity,
         ):  # fmt: skip
-            _execute(f"ANALYZE {_table(model)}")
+            # VACUUM too, where allowed (outside a transaction): it marks the new pages
+            # all-visible, so counts can be answered by index only, as on a database that
+            # has lived a while (the month's activities: 2 s by heap, 0.4 s by index).
+            verb = "ANALYZE" if connection.in_atomic_block else "VACUUM (ANALYZE)"
+            _execute(f"{verb} {_table(model)}")
         self.timings["analyze"] = round(time.perf_counter() - started, 2)
 
 
