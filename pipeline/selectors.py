@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import (
     Count,
     DecimalField,
@@ -203,7 +204,7 @@ def board(
         deals.filter(stage_id=pk).order_by("stage_entered_at", "id").values_list("pk")[: page + 1]
         for pk in columns
     ]
-    ids = [pk for (pk,) in firsts[0].union(*firsts[1:], all=True)] if firsts else []
+    ids = _first_ids(firsts)
     cards = list(
         with_card_facts(Deal.objects.filter(pk__in=ids)).order_by(
             "stage_id", "stage_entered_at", "id"
@@ -285,6 +286,16 @@ def card(deal: Deal, *, now: datetime) -> Deal:
     fresh = with_card_facts(Deal.objects.filter(pk=deal.pk)).select_related("stage").get()
     mark_stale([fresh], now=now, rotting=rotting_days())
     return fresh
+
+
+def _first_ids(firsts: list[QuerySet]) -> list[int]:
+    """The ids of LIMITed per-column querysets: one UNION ALL where the database allows a
+    LIMIT inside it (PostgreSQL); SQLite, for `make run`, takes one query per column."""
+    if not firsts:
+        return []
+    if connection.features.supports_slicing_ordering_in_compound:
+        return [pk for (pk,) in firsts[0].union(*firsts[1:], all=True)]
+    return [pk for first in firsts for (pk,) in first]
 
 
 # Lists
