@@ -29,6 +29,7 @@ from typing import Any
 
 from django.db.models import (
     BigIntegerField,
+    BooleanField,
     Case,
     Count,
     DateTimeField,
@@ -38,6 +39,7 @@ from django.db.models import (
     F,
     FloatField,
     Func,
+    IntegerField,
     OuterRef,
     Q,
     QuerySet,
@@ -153,18 +155,39 @@ def _last_transition(instant: datetime) -> QuerySet:
 
 def with_stage_at(deals: QuerySet, instant: datetime) -> QuerySet:
     """Annotate `stage_at` (stage at `instant`), `entered_at` and their `probability_at`
-    and `limit_at` (maximum dwell days) from the last transition before `instant`."""
+    and `limit_at` (maximum dwell days) from the last transition before `instant`.
+
+    A deal that entered its current stage before `instant` has not moved since: its
+    stage then is its stage now, entered at `stage_entered_at` (move_deal writes the
+    transition and `stage_entered_at` together). Only deals moved after `instant` look
+    up their transitions: PostgreSQL evaluates these subqueries once per reference, and
+    for every deal they cost seconds at 90,000 open deals (bench/NOTES.md)."""
     last = _last_transition(instant)
+    settled = Q(stage_entered_at__lt=instant)
     deals = deals.annotate(
-        stage_at=Coalesce(
-            Subquery(last.values("to_stage_id")[:1]), F("stage_id"), output_field=BigIntegerField()
+        stage_at=Case(
+            When(settled, then=F("stage_id")),
+            default=Coalesce(Subquery(last.values("to_stage_id")[:1]), F("stage_id")),
+            output_field=BigIntegerField(),
         ),
-        entered_at=Coalesce(Subquery(last.values("at")[:1]), F("created_at")),
+        entered_at=Case(
+            When(settled, then=F("stage_entered_at")),
+            default=Coalesce(Subquery(last.values("at")[:1]), F("created_at")),
+            output_field=DateTimeField(),
+        ),
     )
     stage = Stage.objects.filter(pk=OuterRef("stage_at"))
     return deals.annotate(
-        probability_at=Subquery(stage.values("probability")[:1]),
-        limit_at=Subquery(stage.values("max_dwell_days")[:1]),
+        probability_at=Case(
+            When(settled, then=F("stage__probability")),
+            default=Subquery(stage.values("probability")[:1]),
+            output_field=IntegerField(),
+        ),
+        limit_at=Case(
+            When(settled, then=F("stage__max_dwell_days")),
+            default=Subquery(stage.values("max_dwell_days")[:1]),
+            output_field=IntegerField(),
+        ),
     )
 
 
@@ -183,12 +206,23 @@ def _with_dwell(deals: QuerySet, instant: datetime) -> QuerySet:
     )
 
 
-def task_open_at(instant: datetime) -> Exists:
-    """The deal (OuterRef) had a task open at `instant`: its next action."""
-    return Exists(
-        DealTask.objects.filter(deal=OuterRef("pk"), task__created_at__lt=instant)
+def task_open_at(instant: datetime) -> Q:
+    """The deal had a task open at `instant`: its next action.
+
+    An IN over the deals with such a task, not a correlated EXISTS: PostgreSQL hashes
+    the (uncorrelated) list once instead of probing it for each of 90,000 open deals,
+    and evaluates the probe again for every figure that uses it (bench/NOTES.md)."""
+    open_tasks = (
+        DealTask.objects.filter(task__created_at__lt=instant)
         .filter(Q(task__done_at__isnull=True) | Q(task__done_at__gte=instant))
         .filter(Q(task__cancelled_at__isnull=True) | Q(task__cancelled_at__gte=instant))
+    )
+    return Q(pk__in=open_tasks.values("deal_id"))
+
+
+def _flag(condition: Q) -> Case:
+    return Case(
+        When(condition, then=Value(True)), default=Value(False), output_field=BooleanField()
     )
 
 
@@ -206,15 +240,12 @@ def with_hygiene(deals: QuerySet, instant: datetime, since: datetime) -> QuerySe
     """Annotate `over_limit`, `has_task`, `recent_activity` and the derived `stale` and
     `hygienic` (1/0) for deals open at `instant` (annotated by `with_stage_at`); `since`
     starts the rotting period."""
+    recent = DealActivity.objects.filter(
+        activity__occurred_at__gte=since, activity__occurred_at__lt=instant
+    ).values("deal_id")
     deals = _with_dwell(deals, instant).annotate(
-        has_task=task_open_at(instant),
-        recent_activity=Exists(
-            DealActivity.objects.filter(
-                deal=OuterRef("pk"),
-                activity__occurred_at__gte=since,
-                activity__occurred_at__lt=instant,
-            )
-        ),
+        has_task=_flag(task_open_at(instant)),
+        recent_activity=_flag(Q(pk__in=recent)),
     )
     rotting_q = Q(recent_activity=False) & Q(created_at__lt=since)
     return deals.annotate(
