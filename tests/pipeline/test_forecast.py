@@ -136,3 +136,28 @@ def test_the_overdue_and_later_buckets_filter_the_list_too(org_a, data):
         far = Deal.objects.get(expected_close=date(2031, 1, 15))
     assert f"/deals/{old.pk}/" in overdue and f"/deals/{far.pk}/" not in overdue
     assert f"/deals/{far.pk}/" in later and f"/deals/{old.pk}/" not in later
+
+
+def test_the_forecast_page_runs_the_same_queries_for_many_owners_and_deals(
+    org_a, data, django_assert_max_num_queries
+):
+    """Two aggregates and the owners' names, whatever the number of deals and owners."""
+    client = org_a.client_for(org_a.manager)
+    client.get(org_a.url("forecast/"))  # warm the session
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as few:
+        client.get(org_a.url("forecast/"))
+    with org_a.activate():
+        proposal = data["Proposal"]
+        for i in range(30):
+            owner = factories.MembershipFactory(tenant=org_a.tenant).user
+            for month in (1, 4):
+                factories.DealFactory(
+                    stage=proposal, amount=1_000 + i, expected_close=date(2030, month, 9),
+                    owner=owner,
+                )  # fmt: skip
+    with django_assert_max_num_queries(len(few)):
+        response = client.get(org_a.url("forecast/"))
+    assert response.status_code == 200
