@@ -22,9 +22,9 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, Concat, Greatest, Lower, Upper
+from django.db.models.functions import Coalesce, Concat, Greatest, Lower
 
-from contacts.models import Activity, Contact, Organization, RecentRecord, Task
+from contacts.models import Activity, Contact, Organization, RecentRecord, SearchTerm, Task
 from crm.models import Membership, User
 
 
@@ -160,14 +160,15 @@ def _terms(query: str) -> list[str]:
 def search(query: str, *, limit: int = 8) -> SearchResults:
     """Contacts by name and e-mail, organizations by name and domain, best match first.
 
-    Every word must match somewhere (as a substring, any case). Ranking favours an exact
-    match, then a prefix, then a substring; on PostgreSQL trigram similarity also ranks,
-    and a single word also finds similar spellings ("Jansen" for "Janssen").
+    Every word must begin a word of the record (or its whole e-mail, domain or name), in
+    any case: "jan sch" finds Jane Schmidt, "acme-ind" acme-industries.com. Ranking
+    favours an exact match, then a prefix; on PostgreSQL trigram similarity also ranks,
+    and a single word also finds similar spellings that begin with the same two letters
+    ("Jansen" for "Janssen").
 
-    The scan covers the current tenant's rows (its index narrows it): under forced row
-    security PostgreSQL cannot use a trigram index, as LIKE and the trigram operators are
-    not leakproof. At a CRM's size (tens of thousands of contacts) that stays well under a
-    second; two queries whatever the size.
+    On PostgreSQL the words come from `SearchTerm` (kept by triggers): a prefix range is
+    an index scan even under row security, where LIKE would scan every row of the tenant
+    (bench/NOTES.md). Two queries (four with near-misses), whatever the size.
     """
     query = " ".join(_terms(query.strip()))[:100]
     if len(query) < 2:
@@ -175,14 +176,45 @@ def search(query: str, *, limit: int = 8) -> SearchResults:
     return SearchResults(query, _search_contacts(query, limit), _search_organizations(query, limit))
 
 
-def _all_terms(fields: list[str], terms: list[str]) -> Q:
+def _all_terms(field: str, fields: list[str], terms: list[str]) -> Q:
+    """Every term begins a search term of the record (PostgreSQL); elsewhere, every term is
+    a substring of one of `fields`."""
     condition = Q()
     for term in terms:
+        if connection.vendor == "postgresql":
+            condition &= Q(pk__in=_records_with_word(field, _prefix_range(term.lower())))
+            continue
         any_field = Q()
         for name in fields:
             any_field |= Q(**{f"{name}__icontains": term})
         condition &= any_field
     return condition
+
+
+def _prefix_range(prefix: str) -> Q:
+    """Terms that start with `prefix`: [prefix, its successor) in the "C" collation."""
+    prefix = prefix[:200]
+    successor = prefix[:-1] + chr(min(ord(prefix[-1]) + 1, 0x10FFFF))
+    return Q(term__gte=prefix, term__lt=successor)
+
+
+def _records_with_word(field: str, words: Q) -> QuerySet:
+    return SearchTerm.objects.filter(words, **{f"{field}__isnull": False}).values(field)
+
+
+# A near-miss is a courtesy: the trigram test (no index under row security) runs on at
+# most this many terms beginning with the word's first two letters.
+NEAR_MISS_CANDIDATES = 5000
+
+
+def _near_misses(field: str, word: str) -> Q:
+    """Records with a word similar to `word` and beginning with the same two letters."""
+    from django.contrib.postgres.lookups import TrigramSimilar
+
+    word = word.lower()[:200]
+    candidates = SearchTerm.objects.filter(_prefix_range(word[:2]), **{f"{field}__isnull": False})
+    similar = Q(pk__in=candidates.values("pk")[:NEAR_MISS_CANDIDATES])
+    return Q(pk__in=_records_with_word(field, similar & Q(TrigramSimilar(F("term"), word))))
 
 
 def _prefix_score(expression, query: str, weight: float) -> Case:
@@ -196,22 +228,22 @@ def _prefix_score(expression, query: str, weight: float) -> Case:
     )
 
 
-def _best(qs: QuerySet, substring: Q, fuzzy: Q | None, rank, order: list, limit: int) -> list:
-    """The best `limit` matches: substring matches first, near-misses only when those do
-    not fill the list. A substring match always outranks a near-miss (its prefix score,
-    2 or more, exceeds any similarity, at most 1), so the answer is the one a single query
-    over both would give; but the trigram test of every row of the tenant (1.8 s over
-    300,000 contacts, no index under row security; bench/NOTES.md) runs only when needed."""
+def _best(qs: QuerySet, words: Q, fuzzy: Q | None, rank, order: list, limit: int) -> list:
+    """The best `limit` matches: word matches first, then near-misses while the list has
+    room. A word match always outranks a near-miss (its prefix score, 2 or more, exceeds
+    any similarity, at most 1), so this is the order one query over both would give; two
+    queries keep each an index lookup (an OR of the two would scan the tenant's rows)."""
     ranked = qs.annotate(rank=rank).order_by(*order)
-    found = list(ranked.filter(substring)[:limit])
+    found = list(ranked.filter(words)[:limit])
     if fuzzy is not None and len(found) < limit:
-        found = list(ranked.filter(substring | fuzzy)[:limit])
+        others = ranked.filter(fuzzy).exclude(pk__in=[r.pk for r in found])
+        found += list(others[: limit - len(found)])
     return found
 
 
 def _search_contacts(query: str, limit: int) -> list[Contact]:
     terms = _terms(query)
-    condition = _all_terms(["first_name", "last_name", "email"], terms)
+    condition = _all_terms("contact", ["first_name", "last_name", "email"], terms)
     fuzzy = None
     qs = Contact.objects.live().annotate(
         s_full=Lower(Concat("first_name", Value(" "), "last_name")),
@@ -224,14 +256,10 @@ def _search_contacts(query: str, limit: int) -> list[Contact]:
         + _prefix_score("s_email", query, 2)
     )
     if connection.vendor == "postgresql":
-        from django.contrib.postgres.lookups import TrigramWordSimilar
         from django.contrib.postgres.search import TrigramSimilarity, TrigramWordSimilarity
 
         if len(terms) == 1:
-            # A near-miss of one word.
-            fuzzy = TrigramWordSimilar(Upper("first_name"), query.upper()) | TrigramWordSimilar(
-                Upper("last_name"), query.upper()
-            )
+            fuzzy = _near_misses("contact", query)
         rank = rank + Greatest(
             TrigramWordSimilarity(query.lower(), "s_full"),
             TrigramSimilarity("s_email", query.lower()),
@@ -242,15 +270,14 @@ def _search_contacts(query: str, limit: int) -> list[Contact]:
 
 def _search_organizations(query: str, limit: int) -> list[Organization]:
     terms = _terms(query)
-    condition = _all_terms(["name", "domain"], terms)
+    condition = _all_terms("organization", ["name", "domain"], terms)
     fuzzy = None
     qs = Organization.objects.live().annotate(s_name=Lower("name"), s_domain=F("domain"))
     rank = _prefix_score("s_name", query, 3) + _prefix_score("s_domain", query, 2)
     if connection.vendor == "postgresql":
-        from django.contrib.postgres.lookups import TrigramWordSimilar
         from django.contrib.postgres.search import TrigramWordSimilarity
 
         if len(terms) == 1:
-            fuzzy = Q(TrigramWordSimilar(Upper("name"), query.upper()))
+            fuzzy = _near_misses("organization", query)
         rank = rank + TrigramWordSimilarity(query.lower(), "s_name")
     return _best(qs, condition, fuzzy, rank, ["-rank", "name", "pk"], limit)

@@ -1,0 +1,92 @@
+"""Search finds records by the beginning of any word of their names, e-mails and domains;
+on PostgreSQL through the triggers' search terms, which follow every write."""
+
+from __future__ import annotations
+
+import pytest
+
+from contacts import selectors, services
+from contacts.models import Contact, Organization, SearchTerm
+from governance.services import privacy
+from tests import factories
+
+
+def _names(results) -> list[str]:
+    return [str(c) for c in results.contacts] + [o.name for o in results.organizations]
+
+
+def test_any_word_of_a_name_e_mail_or_domain_is_found_by_its_beginning(tenant_a):
+    acme = factories.OrganizationFactory(name="Acme Robotics GmbH", domain="acme-industries.com")
+    factories.ContactFactory(
+        first_name="Jane", last_name="Schmidt-Weber", email="j.schmidt@acme.test", organization=acme
+    )
+    factories.ContactFactory(first_name="Tom", last_name="Blacksmith", email="tom@b.test")
+
+    assert _names(selectors.search("schm")) == ["Jane Schmidt-Weber"]
+    assert _names(selectors.search("WEB")) == ["Jane Schmidt-Weber"]
+    assert _names(selectors.search("jane schm")) == ["Jane Schmidt-Weber"]
+    assert _names(selectors.search("j.schmidt@ac")) == ["Jane Schmidt-Weber"]
+    assert _names(selectors.search("robot")) == ["Acme Robotics GmbH"]
+    assert [o.name for o in selectors.search("acme-indus").organizations] == ["Acme Robotics GmbH"]
+    assert selectors.search("jane tom").empty  # every word must match the same record
+
+
+def test_a_rename_is_found_by_its_new_name_only(tenant_a):
+    person = factories.ContactFactory(first_name="Ada", last_name="Byron", email="")
+    org = factories.OrganizationFactory(name="Old Works", domain="")
+    services.update_contact(person, by=tenant_a.admin.user, last_name="Lovelace")
+    services.update_organization(org, by=tenant_a.admin.user, name="New Works")
+
+    assert selectors.search("byron").empty
+    assert _names(selectors.search("lovel")) == ["Ada Lovelace"]
+    assert selectors.search("old").empty
+    assert _names(selectors.search("new wo")) == ["New Works"]
+
+
+def test_records_of_another_tenant_are_never_found(org_a, org_b):
+    with org_b.activate():
+        factories.ContactFactory(first_name="Zelda", last_name="Quint")
+    with org_a.activate():
+        assert selectors.search("zelda").empty
+
+
+@pytest.mark.postgres
+def test_bulk_inserts_get_their_terms_in_the_same_statement(tenant_a):
+    Contact.objects.bulk_create(
+        [
+            Contact(tenant=tenant_a.tenant, first_name=f"Bulk{i}", last_name="Loaded")
+            for i in range(30)
+        ]
+    )
+    Organization.objects.bulk_create([Organization(tenant=tenant_a.tenant, name="Bulkhead Ltd")])
+
+    assert SearchTerm.objects.filter(term="loaded", contact__isnull=False).count() == 30
+    assert len(selectors.search("loaded", limit=50).contacts) == 30
+    assert [o.name for o in selectors.search("bulkhead").organizations] == ["Bulkhead Ltd"]
+
+
+@pytest.mark.postgres
+def test_a_near_miss_of_one_word_is_found(tenant_a):
+    factories.ContactFactory(first_name="Anna", last_name="Janssen", email="")
+    factories.ContactFactory(first_name="Piet", last_name="Hansen", email="")
+
+    assert _names(selectors.search("jansen")) == ["Anna Janssen"]
+
+
+@pytest.mark.postgres
+def test_an_erased_person_leaves_no_search_term(tenant_a):
+    person = factories.ContactFactory(first_name="Greta", last_name="Garbo", email="greta@x.test")
+    privacy.erase_contact(person, by=tenant_a.admin.user)
+
+    terms = set(SearchTerm.objects.filter(contact=person).values_list("term", flat=True))
+    assert terms and not terms & {"greta", "garbo", "greta@x.test", "x", "test"}
+    assert selectors.search("garbo").empty
+
+
+def test_search_runs_the_same_queries_for_few_and_many_records(
+    tenant_a, django_assert_max_num_queries
+):
+    for i in range(40):
+        factories.ContactFactory(first_name="Same", last_name=f"Name{i}")
+    with django_assert_max_num_queries(4):
+        assert len(selectors.search("same", limit=8).contacts) == 8
