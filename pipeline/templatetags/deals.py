@@ -7,7 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django import template
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 register = template.Library()
 
@@ -96,6 +96,23 @@ def dwell_badge(deal, now: datetime | None = None) -> str:
     )
 
 
+@register.simple_tag
+def move_menu_items(deal, stages, move_url: str, query: str = "") -> str:
+    """The board card's "Move to" items: every stage but the deal's. Built here, not in a
+    template loop, as the board repeats them for each card (bench/NOTES.md)."""
+    extra = f"&{query}" if query else ""
+    return format_html_join(
+        "\n",
+        '<li><a class="dropdown-item" href="{}?to={}&amp;from=board" '
+        'hx-get="{}?to={}&amp;from=board{}" hx-target="#move-dialog-slot">{}</a></li>',
+        (
+            (move_url, stage.pk, move_url, stage.pk, extra, stage.name)
+            for stage in stages
+            if stage.pk != deal.stage_id
+        ),
+    )
+
+
 @register.filter
 def percent(part, whole) -> int:
     try:
@@ -114,11 +131,49 @@ def deal_list_url(context, base: dict, **extra) -> str:
 
     from crm.templatetags.keel import tenant_reverse
 
-    path = context.render_context.get("deal_list_path")
+    cache = context.render_context
+    path = cache.get("deal_list_path")
     if path is None:
-        path = context.render_context["deal_list_path"] = tenant_reverse("pipeline:deal-list")
-    params = {**base, **{k: v for k, v in extra.items() if v not in (None, "")}}
-    return f"{path}?{urlencode(params)}"
+        path = cache["deal_list_path"] = tenant_reverse("pipeline:deal-list")
+    extra = {k: v for k, v in extra.items() if v not in (None, "")}
+    if extra.keys() & base.keys():
+        return f"{path}?{urlencode({**base, **extra})}"
+    key = ("deal_list_base", id(base))
+    if key not in cache:  # the base's parameters, encoded once per rendering too
+        cache[key] = f"{path}?{urlencode(base)}" if base else f"{path}?"
+    joint = "&" if base else ""
+    return f"{cache[key]}{joint}{urlencode(extra)}" if extra else cache[key]
+
+
+@register.simple_tag(takes_context=True)
+def forecast_cells(context, base: dict, columns, **extra) -> str:
+    """The <td>s of a forecast row, one per (bucket, cell): the weighted and unweighted
+    amounts linking to the deals behind them. Built here rather than in a template loop:
+    the table has ~2,600 cells at 200 owners (bench/NOTES.md)."""
+    return format_html_join(
+        "",
+        "{}",
+        ((forecast_cell(context, base, cell, close_month=b.key, **extra),) for b, cell in columns),
+    )
+
+
+EMPTY_CELL = format_html('<td class="text-end"><span class="{}">—</span></td>', "text-body-tertiary")
+
+
+@register.simple_tag(takes_context=True)
+def forecast_cell(context, base: dict, cell, **extra) -> str:
+    if not cell.count:
+        return EMPTY_CELL
+    currency = context["tenant"].currency
+    return format_html(
+        '<td class="text-end"><a class="forecast-cell" href="{}">'
+        '<span class="forecast-weighted">{}</span>'
+        '<span class="forecast-amount">{} · {}</span></a></td>',
+        deal_list_url(context, base, **extra),
+        money(cell.weighted, currency),
+        money(cell.amount, currency),
+        cell.count,
+    )
 
 
 @register.filter
