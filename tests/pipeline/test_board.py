@@ -72,8 +72,23 @@ def test_filters_narrow_the_cards_and_the_totals(org_a, board):
     assert "Rita deal" in html and "Ravi deal" not in html
     html = client.get(org_a.url(f"deals/board/?owner={org_a.rep2.user_id}")).content.decode()
     assert "Ravi deal" in html and "Rita deal" not in html
+    assert f'<option value="{org_a.rep2.user_id}" selected>' in html  # the filter shows it
+    assert html.count(" selected>") == 1
     html = client.get(org_a.url("deals/board/?q=ravi")).content.decode()
     assert "Ravi deal" in html and "Rita deal" not in html
+
+
+def test_a_cards_menu_moves_it_to_any_other_stage(org_a, board):
+    with org_a.activate():
+        deal = qualified_deal(board, stage=board["Proposal"], owner=org_a.rep.user)
+    html = org_a.client_for(org_a.rep).get(org_a.url("deals/board/?mine=on")).content.decode()
+    card = html[html.index(f'id="deal-{deal.pk}"') :]
+    menu = card[: card.index("</ul>")]
+    move = org_a.url(f"deals/{deal.pk}/move/")
+    for stage in board.stages.values():
+        link = f'href="{move}?to={stage.pk}&amp;from=board"'
+        assert (link in menu) == (stage != board["Proposal"]), stage.name
+    assert "&amp;mine=on" in menu  # the dialog comes back to the same filters
 
 
 def test_stale_only_shows_deals_past_their_limit_or_silent(org_a, board):
