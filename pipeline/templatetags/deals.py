@@ -157,7 +157,9 @@ def forecast_cells(context, base: dict, columns, **extra) -> str:
     )
 
 
-EMPTY_CELL = format_html('<td class="text-end"><span class="{}">—</span></td>', "text-body-tertiary")
+EMPTY_CELL = format_html(
+    '<td class="text-end"><span class="{}">—</span></td>', "text-body-tertiary"
+)
 
 
 @register.simple_tag(takes_context=True)
