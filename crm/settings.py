@@ -95,6 +95,14 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Several processes (web, worker, beat) share the file in `make run`.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+elif not env.bool("DATABASE_JIT", default=False):
+    # PostgreSQL's JIT compiles a query whose estimated cost passes jit_above_cost; the
+    # scorecard's and the scans' correlated subqueries are estimated far above their
+    # real cost, and compiling took 0.75 s of a 1.1 s scorecard query and 1.9 s of the
+    # 2.7 s stale scan (bench/NOTES.md items 5 and 7). These are index lookups, not the
+    # long CPU-bound scans JIT pays off on. DATABASE_JIT=true turns it back on.
+    opts = DATABASES["default"].setdefault("OPTIONS", {})
+    opts["options"] = f"{opts.get('options', '')} -c jit=off".strip()
 # The scanner: a second connection for beat's set-based scans over all tenants. On
 # PostgreSQL its role has BYPASSRLS (the app's role must not); only crm/scans.py uses it.
 DATABASES["scanner"] = env.db(
