@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -254,6 +254,114 @@ def with_hygiene(deals: QuerySet, instant: datetime, since: datetime) -> QuerySe
     )
 
 
+# The same state, aggregated: deals open at an instant counted per stage at that instant.
+
+
+def stage_limits() -> dict[int, int]:
+    """{stage id: maximum dwell days} for the stages that have a limit."""
+    return dict(
+        Stage.objects.filter(max_dwell_days__isnull=False).values_list("pk", "max_dwell_days")
+    )
+
+
+def over_limit_q(limits: dict[int, int], instant: datetime, stage: str, entered: str) -> Q:
+    """The record, in stage `stage` since `entered` (field names), had exceeded that stage's
+    maximum dwell time at `instant`: it entered more than the limit's days before it (the
+    `dwell_seconds > limit × 86400` of `_with_dwell`). The limits are constants, one
+    condition per distinct limit, so the test needs no lookup of the stage. Empty `Q()`
+    when no stage has a limit."""
+    by_days: dict[int, list[int]] = {}
+    for stage_id, days in limits.items():
+        by_days.setdefault(days, []).append(stage_id)
+    utc = instant.astimezone(UTC)  # days of 86,400 s, not wall-clock days across DST
+    q = Q()
+    for days, ids in sorted(by_days.items()):
+        q |= Q(**{f"{stage}__in": sorted(ids), f"{entered}__lt": utc - timedelta(days=days)})
+    return q
+
+
+def _signed_stage(stage: str, over: Q) -> Case | F:
+    """The stage id, negated when `over` holds: the stage and the over-limit flag in one
+    value (stage ids are positive)."""
+    if not over:
+        return F(stage)
+    return Case(When(over, then=-F(stage)), default=F(stage), output_field=BigIntegerField())
+
+
+def stage_key_at(instant: datetime, limits: dict[int, int]) -> Case:
+    """Per deal: its stage at `instant`, negated when it had exceeded the stage's maximum
+    dwell time then; `with_stage_at`'s reconstruction, in a single expression.
+
+    A deal that entered its current stage before `instant` reads its own columns; one
+    moved since looks up its last transition before `instant` once (stage and time from
+    the same row), and without one keeps its stage since creation. `with_stage_at`
+    annotates the stage, the entry time and the limit separately, and PostgreSQL runs
+    a correlated subquery once per reference: 3–40 lookups per moved deal where the
+    figures need one (bench/NOTES.md item 7). Grouped by this key, the per-deal
+    figures become sums per stage."""
+    last = _last_transition(instant).annotate(
+        key=_signed_stage("to_stage_id", over_limit_q(limits, instant, "to_stage_id", "at"))
+    )
+    return Case(
+        When(
+            stage_entered_at__lt=instant,
+            then=_signed_stage(
+                "stage_id", over_limit_q(limits, instant, "stage_id", "stage_entered_at")
+            ),
+        ),
+        default=Coalesce(
+            Subquery(last.values("key")[:1]),
+            _signed_stage("stage_id", over_limit_q(limits, instant, "stage_id", "created_at")),
+        ),
+        output_field=BigIntegerField(),
+    )
+
+
+@dataclass(frozen=True)
+class StageGroup:
+    """Deals open at an instant that were in `stage` then, and over its time limit or not."""
+
+    stage_id: int
+    over_limit: bool
+    row: dict  # the aggregates: n, with_task, rotting, fill_<i>
+
+
+def _deals_at_end(scope: Scope, fields: list[str]) -> dict[Any, list[StageGroup]]:
+    """The deals open at `end` (every pipeline) grouped by (owner in team mode,) stage at
+    `end` and over-limit flag: their count, how many had a task open (`with_task`), how
+    many lacked recent activity though older than the rotting period (`rotting`), and
+    per field in `fields` how many had it filled (`fill_<i>`). One pass, one transition
+    lookup per deal moved since `end`; the hygiene and the deals' completeness are sums
+    over these groups."""
+    p = scope.period
+    since = rotting_since(p.end, p.tz)
+    recent = DealActivity.objects.filter(
+        activity__occurred_at__gte=since, activity__occurred_at__lt=p.end_at
+    ).values("deal_id")
+    deals = (
+        scope.deals(revenue_only=False)
+        .open_at(p.end_at)
+        .annotate(
+            stage_key=stage_key_at(p.end_at, stage_limits()),
+            has_task=_flag(task_open_at(p.end_at)),
+            recent_activity=_flag(Q(pk__in=recent)),
+        )
+    )
+    aggregates = {
+        "n": Count("pk"),
+        "with_task": Count("pk", filter=Q(has_task=True)),
+        "rotting": Count("pk", filter=Q(recent_activity=False, created_at__lt=since)),
+        **{f"fill_{i}": Sum(completeness.filled(Deal, f)) for i, f in enumerate(fields)},
+    }
+    keys = ["owner", "stage_key"] if scope.by_owner else ["stage_key"]
+    out: dict[Any, list[StageGroup]] = {}
+    for row in deals.order_by().values(*keys).annotate(**aggregates):
+        key = row.pop("stage_key")
+        group = row.pop("owner") if scope.by_owner else ALL
+        out.setdefault(group, []).append(StageGroup(abs(key), key < 0, row))
+    return out
+
+
 def customer_on(day: date) -> Q:
     """Deals that make their organization a customer on `day` (a won contract covering it)."""
     return Q(
@@ -415,20 +523,17 @@ def _activities(scope: Scope) -> dict:
     return scope.group(acts, "logged_by", activities=Count("pk"))
 
 
-def _hygiene(scope: Scope) -> dict:
-    p = scope.period
-    deals = with_hygiene(
-        open_deals_at(scope, p.end_at, revenue_only=False),
-        p.end_at,
-        rotting_since(p.end, p.tz),
-    )
-    return scope.group(
-        deals,
-        "owner",
-        open_deals=Count("pk"),
-        hygienic_deals=Sum("hygienic"),
-        stale_deals=Sum("stale"),
-    )
+def _hygiene(deals_end: dict[Any, list[StageGroup]]) -> dict:
+    """Open deals at `end`, those with a next action and within their stage's time limit
+    (hygienic), and those over the limit or without recent activity (stale)."""
+    out = {}
+    for key, groups in deals_end.items():
+        out[key] = {
+            "open_deals": sum(g.row["n"] for g in groups),
+            "hygienic_deals": sum(g.row["with_task"] for g in groups if not g.over_limit),
+            "stale_deals": sum(g.row["n" if g.over_limit else "rotting"] for g in groups),
+        }
+    return out
 
 
 def automation_runs_qs(scope: Scope) -> QuerySet:
@@ -445,10 +550,9 @@ def _automation(scope: Scope) -> dict:
     return scope.group(automation_runs_qs(scope), "user", runs=Count("pk"))
 
 
-def _completeness(scope: Scope) -> list[dict]:
-    """Filled and required field counts per record type (contacts, organizations, deals)."""
+def _completeness(scope: Scope, required: dict[str, list[str]]) -> list[dict]:
+    """Filled and required field counts of the contacts and organizations at `end`."""
     p = scope.period
-    required = completeness.required_fields(scope.tenant)
     results = []
     for kind in ("contact", "organization"):
         model = completeness.RECORD_MODELS[kind]
@@ -466,7 +570,6 @@ def _completeness(scope: Scope) -> list[dict]:
                 for k, r in rows.items()
             }
         )
-    results.append(_deal_completeness(scope, required["deal"]))
     return results
 
 
@@ -482,35 +585,47 @@ def criteria_fields() -> dict[str, list[int]]:
 DEAL_FIELDS = {f.name for f in Deal._meta.get_fields()}
 
 
-def deal_required_aggregates(always: Iterable[str], by_criteria: dict[str, list[int]]) -> dict:
-    """Aggregates counting, per field, the open deals that must have it and those that do."""
+def deal_field_needs(
+    always: Iterable[str], by_criteria: dict[str, list[int]]
+) -> list[tuple[str, frozenset[int] | None]]:
+    """(field name, ids of the stages whose deals must have it, None for every deal) for
+    each field an open deal may be required to fill: the always-required ones and those
+    the stages' entry criteria name (a criterion naming a field that no longer exists is
+    left out)."""
     always = list(always)
-    aggregates = {}
-    for i, name in enumerate(sorted(set(always) | set(by_criteria))):
+    needs = []
+    for name in sorted(set(always) | set(by_criteria)):
         known = name in always or completeness.is_custom_field(name) or name in DEAL_FIELDS
-        if not known:
-            continue  # a criterion naming a field that no longer exists
-        needed = Q() if name in always else Q(stage_at__in=by_criteria[name])
+        if known:
+            needs.append((name, None if name in always else frozenset(by_criteria[name])))
+    return needs
+
+
+def deal_required_aggregates(always: Iterable[str], by_criteria: dict[str, list[int]]) -> dict:
+    """Aggregates counting, per field, the open deals that must have it and those that do
+    (over deals annotated by `with_stage_at`)."""
+    aggregates = {}
+    for i, (name, stages) in enumerate(deal_field_needs(always, by_criteria)):
+        needed = Q() if stages is None else Q(stage_at__in=sorted(stages))
         aggregates[f"req_{i}"] = Count("pk", filter=needed) if needed else Count("pk")
         aggregates[f"fill_{i}"] = Sum(completeness.filled(Deal, name), filter=needed or None)
         aggregates[f"name_{i}"] = Value(name)
     return aggregates
 
 
-def _deal_completeness(scope: Scope, always: list[str]) -> dict:
-    deals = open_deals_at(scope, scope.period.end_at, revenue_only=False)
-    aggregates = {
-        k: v
-        for k, v in deal_required_aggregates(always, criteria_fields()).items()
-        if not k.startswith("name_")
-    }
-    if not aggregates:
-        return {}
-    rows = scope.group(deals, "owner", **aggregates)
+def _deal_completeness(
+    deals_end: dict[Any, list[StageGroup]], needs: list[tuple[str, frozenset[int] | None]]
+) -> dict:
+    """Required and filled fields of the deals open at `end`: per stage group, a field
+    counts for every deal of the group when that stage at `end` requires it."""
     out = {}
-    for key, row in rows.items():
-        req = sum(v or 0 for k, v in row.items() if k.startswith("req_"))
-        fill = sum(v or 0 for k, v in row.items() if k.startswith("fill_"))
+    for key, groups in deals_end.items():
+        req = fill = 0
+        for g in groups:
+            for i, (_, stages) in enumerate(needs):
+                if stages is None or g.stage_id in stages:
+                    req += g.row["n"]
+                    fill += g.row[f"fill_{i}"] or 0
         out[key] = {"required": req, "filled": fill}
     return out
 
@@ -629,9 +744,12 @@ def _compute(scope: Scope, keys: list) -> dict[Any, dict]:
     has_snapshot, forecast = _forecast(scope)
     targets = _targets(scope)
     activities = _activities(scope)
-    hygiene = _hygiene(scope)
+    required = completeness.required_fields(scope.tenant)
+    needs = deal_field_needs(required["deal"], criteria_fields())
+    deals_end = _deals_at_end(scope, [name for name, _ in needs])
+    hygiene = _hygiene(deals_end)
     automation = _automation(scope)
-    complete = _completeness(scope)
+    complete = [*_completeness(scope, required), _deal_completeness(deals_end, needs)]
     active = _active_days(scope)
 
     results = {}
