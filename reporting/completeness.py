@@ -13,8 +13,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Case, IntegerField, Value, When
 from django.db.models.fields.json import KT
-from django.db.models.functions import Length, Trim
-from django.db.models.lookups import GreaterThan
+from django.db.models.functions import Trim
+from django.db.models.lookups import Exact
 from django.utils.module_loading import import_string
 
 from contacts.models import Contact, Organization
@@ -46,14 +46,18 @@ def label(kind: str, name: str) -> str:
 
 
 def filled(model: type[models.Model], name: str) -> Case:
-    """1 when the record's `name` is filled in (as `pipeline.criteria.is_blank` judges), else 0."""
+    """1 when the record's `name` is filled in (as `pipeline.criteria.is_blank` judges), else 0.
+
+    Text is filled when `TRIM(value) <> ''` (NULL is not): the same test as
+    `LENGTH(TRIM(value)) > 0`, without counting the characters of every value, which
+    took a fifth of the pass over 300,000 contacts (bench/NOTES.md item 7)."""
     if is_custom_field(name):
         value = KT(f"custom_fields__{name[len(CUSTOM_PREFIX) :]}")
-        condition = GreaterThan(Length(Trim(value)), 0)
+        condition = ~models.Q(Exact(Trim(value), Value("")))
     else:
         field = model._meta.get_field(name)
         if isinstance(field, models.CharField | models.TextField):
-            condition = GreaterThan(Length(Trim(name)), 0)
+            condition = ~models.Q(Exact(Trim(name), Value("")))
         else:
             condition = models.Q(**{f"{field.attname}__isnull": False})
     return Case(When(condition, then=Value(1)), default=Value(0), output_field=IntegerField())
