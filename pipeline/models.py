@@ -492,7 +492,14 @@ class StageTransition(TenantOwned):
 
     class Meta:
         indexes = [
-            models.Index(fields=["tenant", "deal", "at"], name="transition_deal_at_idx"),
+            # A deal's stage at an instant is its last transition before it: with `id`
+            # (the tie-break) and `to_stage` in the index, that is one backward index-only
+            # step per deal, no sort (the scorecard's deals moved since `end`).
+            models.Index(
+                fields=["tenant", "deal", "at", "id"],
+                include=["to_stage"],
+                name="transition_deal_at_idx",
+            ),
             models.Index(fields=["tenant", "at"], name="transition_at_idx"),
             models.Index(fields=["tenant", "to_stage", "at"], name="transition_to_stage_idx"),
             models.Index(fields=["tenant", "from_stage", "at"], name="transition_from_stage_idx"),
