@@ -354,7 +354,13 @@ class Activity(TenantOwned):
             models.Index(
                 fields=["tenant", "organization", "-occurred_at"], name="activity_org_idx"
             ),
-            models.Index(fields=["tenant", "-occurred_at"], name="activity_tenant_occurred_idx"),
+            # With the id, activities of a time range are read from the index alone (the
+            # scorecard's deals with recent activity join them to their deal links).
+            models.Index(
+                fields=["tenant", "-occurred_at"],
+                include=["id"],
+                name="activity_tenant_occurred_idx",
+            ),
             models.Index(
                 fields=["tenant", "logged_by", "-occurred_at"], name="activity_logged_by_idx"
             ),
