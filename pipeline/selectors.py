@@ -438,6 +438,9 @@ class Forecast:
     totals: dict[str, Cell]
     total: Cell
     won: dict[str, Cell]
+    # The owners beyond `top` (the smallest weighted pipelines), folded into one row.
+    others: ForecastRow | None = None
+    others_count: int = 0
 
     @property
     def total_columns(self) -> list[tuple[Bucket, Cell]]:
@@ -478,10 +481,14 @@ def forecast(
     tz: zoneinfo.ZoneInfo,
     months: int = 6,
     owner_id: int | None = None,
+    top: int | None = None,
 ) -> Forecast:
     """Open pipeline by expected-close month and owner: count, amount and weighted amount
     (amount × the stage's win probability). Beside it, what was won in each month. Two
-    aggregate queries and the owners' names."""
+    aggregate queries and the owners' names.
+
+    With `top`, the owners with the largest weighted pipelines get a row each and the
+    rest one row together (`others`); the totals still count everyone."""
     buckets = month_buckets(today, months)
     deals = Deal.objects.filter(pipeline__in=pipelines)
     if owner_id:
@@ -536,9 +543,36 @@ def forecast(
             if key in won:
                 won[key].add(row["n"], row["total"] or Decimal(0), row["total"] or Decimal(0))
     ordered = sorted(by_owner.values(), key=lambda r: (r.owner_id is None, r.owner_name.lower()))
-    for row in ordered:
+    others, folded = _fold_smallest(ordered, top, buckets)
+    folded_ids = {id(row) for row in folded}
+    ordered = [row for row in ordered if id(row) not in folded_ids]
+    for row in [*ordered, *([others] if others else [])]:
         row.columns = [(b, row.cells[b.key]) for b in buckets]
-    return Forecast(buckets=buckets, rows=ordered, totals=totals, total=total, won=won)
+    return Forecast(
+        buckets=buckets,
+        rows=ordered,
+        totals=totals,
+        total=total,
+        won=won,
+        others=others,
+        others_count=len(folded),
+    )
+
+
+def _fold_smallest(
+    rows: list[ForecastRow], top: int | None, buckets: list[Bucket]
+) -> tuple[ForecastRow | None, list[ForecastRow]]:
+    """One row adding up the rows beyond the `top` largest weighted totals, and those rows."""
+    if top is None or len(rows) <= top:
+        return None, []
+    by_size = sorted(rows, key=lambda r: r.total.weighted, reverse=True)
+    folded = by_size[top:]
+    others = ForecastRow(None, "", {b.key: Cell() for b in buckets}, Cell())
+    for row in folded:
+        for key, cell in row.cells.items():
+            others.cells[key].add(cell.count, cell.amount, cell.weighted)
+        others.total.add(row.total.count, row.total.amount, row.total.weighted)
+    return others, folded
 
 
 def close_month_q(key: str, *, today: date, months: int = 6) -> Q:

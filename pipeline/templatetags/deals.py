@@ -146,14 +146,17 @@ def deal_list_url(context, base: dict, **extra) -> str:
 
 
 @register.simple_tag(takes_context=True)
-def forecast_cells(context, base: dict, columns, **extra) -> str:
+def forecast_cells(context, base: dict, columns, plain: bool = False, **extra) -> str:
     """The <td>s of a forecast row, one per (bucket, cell): the weighted and unweighted
     amounts linking to the deals behind them. Built here rather than in a template loop:
     the table has ~2,600 cells at 200 owners (bench/NOTES.md)."""
     return format_html_join(
         "",
         "{}",
-        ((forecast_cell(context, base, cell, close_month=b.key, **extra),) for b, cell in columns),
+        (
+            (forecast_cell(context, base, cell, plain, close_month=b.key, **extra),)
+            for b, cell in columns
+        ),
     )
 
 
@@ -163,10 +166,19 @@ EMPTY_CELL = format_html(
 
 
 @register.simple_tag(takes_context=True)
-def forecast_cell(context, base: dict, cell, **extra) -> str:
+def forecast_cell(context, base: dict, cell, plain: bool = False, **extra) -> str:
+    """A forecast figure linking to its deals; `plain` (several owners together): no link."""
     if not cell.count:
         return EMPTY_CELL
     currency = context["tenant"].currency
+    if plain:
+        return format_html(
+            '<td class="text-end"><span class="forecast-weighted">{}</span>'
+            '<span class="forecast-amount">{} · {}</span></td>',
+            money(cell.weighted, currency),
+            money(cell.amount, currency),
+            cell.count,
+        )
     return format_html(
         '<td class="text-end"><a class="forecast-cell" href="{}">'
         '<span class="forecast-weighted">{}</span>'

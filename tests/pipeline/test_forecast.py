@@ -99,6 +99,32 @@ def test_the_forecast_by_owner(org_a, data):
     assert [r.owner_name for r in only_ravi.rows] == ["Rep2 Acme"]
 
 
+def test_owners_beyond_the_top_share_one_row_and_the_totals_count_everyone(org_a, data):
+    fc = _forecast(org_a, top=1)  # Rep Acme: 7,200 + 8,000 + 3,000 + 600 weighted; Rep2: 20,200
+    assert [r.owner_name for r in fc.rows] == ["Rep2 Acme"]
+    assert fc.others_count == 1
+    assert fc.others.cells["2030-05"].weighted == Decimal(7_200)
+    assert (fc.others.total.count, fc.others.total.amount) == (4, Decimal(28_000))
+    assert [b.key for b, _ in fc.others.columns] == [b.key for b in fc.buckets]
+    assert fc.totals["2030-05"].weighted == Decimal(23_200)  # both owners still counted
+    everyone = _forecast(org_a, top=2)
+    assert everyone.others is None and len(everyone.rows) == 2
+
+
+def test_the_page_folds_the_smallest_owners_until_show_each(org_a, data, monkeypatch):
+    from pipeline.views import forecast as view
+
+    monkeypatch.setattr(view, "FORECAST_OWNERS", 1)
+    with time_machine.travel(datetime(2030, 5, 14, 10, tzinfo=org_a.tenant.tz)):
+        client = org_a.client_for(org_a.manager)
+        page = client.get(org_a.url("forecast/?months=3")).content.decode()
+        assert "1 more owner " in page and "Rep Acme" not in page.split("<tbody>")[1]
+        assert "?months=3&amp;owners=all" in page  # "Show each" keeps the other options
+        page = client.get(org_a.url("forecast/?months=3&owners=all")).content.decode()
+    table = page.split("<tbody>")[1].split("</tbody>")[0]
+    assert "Rep Acme" in table and "Rep2 Acme" in table and "more owner" not in table
+
+
 def test_each_figure_links_to_the_deals_behind_it(org_a, data):
     with time_machine.travel(datetime(2030, 5, 14, 10, tzinfo=org_a.tenant.tz)):
         client = org_a.client_for(org_a.manager)  # signed in "then", or the session expired
