@@ -451,6 +451,19 @@ def verdicts(results: dict) -> list[dict]:
     return rows
 
 
+def cpu_check_ms() -> float:
+    """The time of a fixed piece of pure Python: the same machine is not always as fast (its
+    CPUs are shared), and pages are mostly Python, so this says how fast it was just then."""
+    started = time.perf_counter()
+    total = 0
+    for i in range(CPU_CHECK_LOOPS):
+        total += i
+    return round((time.perf_counter() - started) * 1000, 1)
+
+
+CPU_CHECK_LOOPS = 5_000_000
+
+
 def markdown(results: dict) -> str:
     lines = [
         "# Keel benchmark results",
@@ -461,6 +474,9 @@ def markdown(results: dict) -> str:
         "Machine load (1-minute load average, from `os.getloadavg()`; the 2 CPUs are shared "
         "with other work, so times are those of a busy machine): "
         + ", ".join(f"{k} {v}" for k, v in results.get("load_average", {}).items())
+        + ". CPU check (a fixed 5,000,000-step Python loop, ms; lower is a faster machine at "
+        "that moment; compare runs by it): "
+        + ", ".join(f"{k} {v}" for k, v in results.get("cpu_check_ms", {}).items())
         + ".",
         "",
         "Data: "
@@ -553,8 +569,12 @@ def run(opts: Options, *, load: bool = True, log: Callable[[str], None] = print)
     loadavg: dict[str, float] = {}
     results["load_average"] = loadavg
 
+    speed: dict[str, float] = {}
+    results["cpu_check_ms"] = speed
+
     def note_load(when: str) -> None:
         loadavg[when] = round(os.getloadavg()[0], 2)
+        speed[when] = cpu_check_ms()
 
     note_load("start")
     results["sizes"] = sizes()
