@@ -140,3 +140,16 @@ def tenant_a(org_a):
     """Tenant A made current for the test body (inside a transaction)."""
     with org_a.activate():
         yield org_a
+
+
+@pytest.fixture
+def eager():
+    """Queued Celery tasks run at once, in the test's process, as a worker would run them
+    (a scan's per-tenant tasks included)."""
+    from crm.celery import app as celery_app
+
+    conf = celery_app.conf
+    before = conf.task_always_eager, conf.task_eager_propagates
+    conf.task_always_eager, conf.task_eager_propagates = True, True
+    yield
+    conf.task_always_eager, conf.task_eager_propagates = before

@@ -30,18 +30,6 @@ def api():
     return make
 
 
-@pytest.fixture
-def eager():
-    """Queued Celery tasks run at once, in the test's process."""
-    from crm.celery import app as celery_app
-
-    conf = celery_app.conf
-    before = conf.task_always_eager, conf.task_eager_propagates
-    conf.task_always_eager, conf.task_eager_propagates = True, True
-    yield
-    conf.task_always_eager, conf.task_eager_propagates = before
-
-
 def stages_of(org) -> dict[str, int]:
     """Create the org's default pipelines; {stage name: id} of its sales pipeline."""
     from pipeline.models import Pipeline

@@ -11,7 +11,6 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from crm.celery import app as celery_app
 from pipeline.models import Deal
 from tests.e2e.conftest import assert_accessible, screenshots, sign_in
 from tests.reporting.conftest import tell_story
@@ -45,16 +44,6 @@ CHART_INK = """() => Array.from(document.querySelectorAll('canvas[data-chart]'))
   }
   return {chart: c.dataset.chart, values: values, coloured: coloured};
 })"""
-
-
-@pytest.fixture
-def eager():
-    """The scan's per-tenant tasks run at once, in this process, as a worker would run them."""
-    conf = celery_app.conf
-    before = conf.task_always_eager, conf.task_eager_propagates
-    conf.task_always_eager, conf.task_eager_propagates = True, True
-    yield
-    conf.task_always_eager, conf.task_eager_propagates = before
 
 
 @pytest.fixture

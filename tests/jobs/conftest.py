@@ -8,8 +8,6 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from crm.celery import app as celery_app
-
 BERLIN = ZoneInfo("Europe/Berlin")
 
 
@@ -34,16 +32,6 @@ def clock():
     yield freeze
     for traveller in travellers:
         traveller.stop()
-
-
-@pytest.fixture
-def eager():
-    """Queued tasks run at once, in the test's process (scans run their tenant tasks)."""
-    conf = celery_app.conf
-    before = conf.task_always_eager, conf.task_eager_propagates
-    conf.task_always_eager, conf.task_eager_propagates = True, True
-    yield
-    conf.task_always_eager, conf.task_eager_propagates = before
 
 
 @pytest.fixture
