@@ -236,13 +236,18 @@ def rotting_since(end: date, tz) -> datetime:
     return local_midnight(end - timedelta(days=rotting_days()), tz)
 
 
+def _deals_with_activity(since: datetime, until: datetime) -> QuerySet:
+    """The ids of deals with an activity in [since, until): an IN list, hashed once."""
+    return DealActivity.objects.filter(
+        activity__occurred_at__gte=since, activity__occurred_at__lt=until
+    ).values("deal_id")
+
+
 def with_hygiene(deals: QuerySet, instant: datetime, since: datetime) -> QuerySet:
     """Annotate `over_limit`, `has_task`, `recent_activity` and the derived `stale` and
     `hygienic` (1/0) for deals open at `instant` (annotated by `with_stage_at`); `since`
     starts the rotting period."""
-    recent = DealActivity.objects.filter(
-        activity__occurred_at__gte=since, activity__occurred_at__lt=instant
-    ).values("deal_id")
+    recent = _deals_with_activity(since, instant)
     deals = _with_dwell(deals, instant).annotate(
         has_task=_flag(task_open_at(instant)),
         recent_activity=_flag(Q(pk__in=recent)),
@@ -335,9 +340,7 @@ def _deals_at_end(scope: Scope, fields: list[str]) -> dict[Any, list[StageGroup]
     over these groups."""
     p = scope.period
     since = rotting_since(p.end, p.tz)
-    recent = DealActivity.objects.filter(
-        activity__occurred_at__gte=since, activity__occurred_at__lt=p.end_at
-    ).values("deal_id")
+    recent = _deals_with_activity(since, p.end_at)
     deals = (
         scope.deals(revenue_only=False)
         .open_at(p.end_at)
