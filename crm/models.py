@@ -55,7 +55,12 @@ class User(AbstractBaseUser, PermissionsMixin):
         constraints = [models.UniqueConstraint(Lower("email"), name="user_email_ci_unique")]
 
     def __str__(self) -> str:
-        return self.full_name or self.email
+        return self.label(self.full_name, self.email)
+
+    @staticmethod
+    def label(full_name: str, email: str) -> str:
+        """How a person is named in lists: the full name, else the e-mail address."""
+        return full_name or email
 
     def clean(self) -> None:
         super().clean()

@@ -7,7 +7,7 @@ from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from contacts.selectors import member_users
+from contacts.selectors import member_choices
 from crm import custom_fields
 from pipeline.models import Deal, Pipeline, Stage
 from pipeline.selectors import close_month_q, rotting_days, stale_q
@@ -63,7 +63,7 @@ class DealFilter(django_filters.FilterSet):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        people = [(str(u.pk), str(u)) for u in member_users(active_only=False)]
+        people = [(str(pk), name) for pk, name in member_choices(active_only=False)]
         me = str(self.request.user.pk)
         self.filters["owner"].extra["choices"] = [
             ("me", "Me"),

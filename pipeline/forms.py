@@ -268,9 +268,9 @@ class BoardFilterForm(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        from contacts.selectors import member_users
+        from contacts.selectors import member_choices
 
-        self.fields["owner"].choices = [("", "Everyone")] + [(u.pk, str(u)) for u in member_users()]
+        self.fields["owner"].choices = [("", "Everyone"), *member_choices()]
 
 
 # Settings

@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from contacts.selectors import member_users
+from contacts.selectors import member_choices
 from pipeline import selectors
 from pipeline.models import Pipeline
 from pipeline.views.common import pipeline_view
@@ -53,7 +53,7 @@ def forecast(request: HttpRequest) -> HttpResponse:
         "month_choices": MONTH_CHOICES,
         "owner": owner,
         "owner_choices": [("", "Whole team"), ("me", "Me")]
-        + [(u.pk, str(u)) for u in member_users() if u.pk != request.user.pk],
+        + [(pk, name) for pk, name in member_choices() if pk != request.user.pk],
         "show_all_query": everyone.urlencode(),
         "link_base": base,
         "today": today,
