@@ -63,6 +63,26 @@ def test_cards_show_the_dwell_badge_against_the_limit(org_a, board):
     assert "is-stale" in card
 
 
+def test_cards_show_the_close_date_and_mark_a_passed_one(org_a, board):
+    today = timezone.localdate()
+    with org_a.activate():
+        late = qualified_deal(board, stage=board["Proposal"], name="Late one")
+        soon = qualified_deal(board, stage=board["Proposal"], name="Soon one")
+        Deal.objects.filter(pk=late.pk).update(expected_close=today - timedelta(days=3))
+        Deal.objects.filter(pk=soon.pk).update(expected_close=today + timedelta(days=3))
+    html = org_a.client_for(org_a.rep).get(org_a.url("deals/board/")).content.decode()
+
+    def close_of(deal):
+        card = html[html.index(f'id="deal-{deal.pk}"') :]
+        return card[card.index("deal-card-close") : card.index("</span>", card.index("bi-calendar"))]
+
+    passed = today - timedelta(days=3)
+    assert "is-late" in close_of(late) and "Close date passed" in close_of(late)
+    assert f"Expected to close {passed:%A} {passed.day} {passed:%B %Y}" in close_of(late)
+    assert f"{passed.day} {passed:%b}" in close_of(late)
+    assert "is-late" not in close_of(soon) and "Close date passed" not in close_of(soon)
+
+
 def test_filters_narrow_the_cards_and_the_totals(org_a, board):
     with org_a.activate():
         qualified_deal(board, stage=board["Proposal"], owner=org_a.rep.user, name="Rita deal")
