@@ -25,7 +25,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import connection, models, transaction
 from psycopg import sql
 
-from contacts.models import Activity, Contact, Organization, Task
+from contacts.models import Activity, Contact, Organization, SearchTerm, Task
 from contacts.normalize import organization_name_key
 from crm.models import Membership, Role, Tenant, User
 from crm.services import create_tenant
@@ -474,8 +474,8 @@ class Generator:
         # The small tables too: a thousand new tenants with their pipelines and stages
         # would otherwise keep the planner's estimates of an empty database.
         for model in (
-            Tenant, Membership, Pipeline, Stage, Organization, Contact, Activity, Task, Deal,
-            StageTransition, DealActivity,
+            Tenant, Membership, Pipeline, Stage, Organization, Contact, SearchTerm, Activity,
+            Task, Deal, StageTransition, DealActivity,
         ):  # fmt: skip
             # VACUUM too, where allowed (outside a transaction): it marks the new pages
             # all-visible, so counts can be answered by index only, as on a database that

@@ -45,6 +45,7 @@ from contacts.normalize import (
     organization_name_key,
     region_for_time_zone,
 )
+from contacts.selectors import contacts_by_email
 from contacts.services.assignment import assign_new_contact
 from contacts.services.common import snapshot
 from contacts.services.records import CONTACT_FIELDS, ORGANIZATION_FIELDS
@@ -456,13 +457,7 @@ class ContactImporter(Importer):
         emails = {p.data["email"] for p in planned if p.data.get("email")}
         by_email: dict[str, Contact] = {}
         if emails:
-            found = (
-                Contact.objects.live()
-                .exclude(email="")
-                .alias(lower_email=Lower("email"))
-                .filter(lower_email__in=emails)
-            )
-            by_email = {c.email.lower(): c for c in found}
+            by_email = {c.email.lower(): c for c in contacts_by_email(emails)}
         nameless = [p for p in planned if not p.data.get("email") and p.data.get("first_name")]
         by_name: dict[tuple[str, str], list[Contact]] = defaultdict(list)
         if nameless:
@@ -847,14 +842,7 @@ class DealImporter(Importer):
         self.orgs = OrganizationLinker(self)
         self.orgs.load({p.org_name for p in planned}, {p.org_domain for p in planned})
         emails = {p.data.get("_contact_email") for p in planned} - {"", None}
-        contacts = (
-            {
-                c.email.lower(): c
-                for c in Contact.objects.live().alias(le=Lower("email")).filter(le__in=emails)
-            }
-            if emails
-            else {}
-        )
+        contacts = {c.email.lower(): c for c in contacts_by_email(emails)} if emails else {}
         names = {p.data.get("name", "") for p in planned} - {""}
         by_name: dict[str, list[Deal]] = defaultdict(list)
         if names:

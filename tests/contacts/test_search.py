@@ -90,3 +90,19 @@ def test_search_runs_the_same_queries_for_few_and_many_records(
         factories.ContactFactory(first_name="Same", last_name=f"Name{i}")
     with django_assert_max_num_queries(4):
         assert len(selectors.search("same", limit=8).contacts) == 8
+
+
+def test_contacts_by_email_match_in_any_case_and_only_live_ones(org_a, org_b):
+    with org_b.activate():
+        factories.ContactFactory(email="shared@example.test")
+    with org_a.activate():
+        mixed = factories.ContactFactory(first_name="Ada", email="ada@example.test")
+        Contact.objects.filter(pk=mixed.pk).update(email="Ada@Example.TEST")  # as stored by hand
+        factories.ContactFactory(email="shared@example.test")
+        merged = factories.ContactFactory(email="merged@example.test")
+        Contact.objects.filter(pk=merged.pk).update(merged_into=mixed)
+        found = selectors.contacts_by_email(
+            {"ada@example.test", "shared@example.test", "merged@example.test", "no@example.test"}
+        )
+        assert sorted(c.email for c in found) == ["Ada@Example.TEST", "shared@example.test"]
+        assert all(c.tenant_id == org_a.tenant.pk for c in found)

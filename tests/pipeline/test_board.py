@@ -74,7 +74,9 @@ def test_cards_show_the_close_date_and_mark_a_passed_one(org_a, board):
 
     def close_of(deal):
         card = html[html.index(f'id="deal-{deal.pk}"') :]
-        return card[card.index("deal-card-close") : card.index("</span>", card.index("bi-calendar"))]
+        return card[
+            card.index("deal-card-close") : card.index("</span>", card.index("bi-calendar"))
+        ]
 
     passed = today - timedelta(days=3)
     assert "is-late" in close_of(late) and "Close date passed" in close_of(late)
