@@ -2,17 +2,21 @@
 
 An import of 100,000 contacts writes 100,000 contacts, audit entries and outbox events;
 `bulk_create` spends more time preparing each value than PostgreSQL spends storing it.
-`insert_rows` builds the INSERT itself (on PostgreSQL, one array per column): plain values
-go as they are, and only fields whose values need converting (dates and times, JSON,
-UUIDs, decimals) go through the field's own `get_db_prep_save`. It sets each object's primary key. It calls no
-`save()` and sends no signals, exactly like `bulk_create`; the objects must be complete
-(tenant included: row-level security refuses a row of another tenant).
+`insert_rows` builds the INSERT itself (on PostgreSQL, one array per column, in binary):
+plain values go as they are, and only values that need converting (JSON, decimals, dates
+and times and UUIDs not already in their Python type) go through the field's own
+`get_db_prep_save`. It sets each object's primary key. It calls no `save()` and sends no
+signals, exactly like `bulk_create`; the objects must be complete (tenant included:
+row-level security refuses a row of another tenant).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import uuid
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import date, datetime
+from typing import Any
 
 from django.db import connection, models
 
@@ -25,6 +29,11 @@ _PLAIN = (
     models.ForeignKey,
 )
 _CONVERTED = (models.JSONField, models.DateTimeField, models.DateField, models.UUIDField)
+_NATIVE_ON_POSTGRESQL = (  # the first kind that matches wins: a DateTimeField is a DateField
+    (models.DateTimeField, lambda v: isinstance(v, datetime) and v.tzinfo is not None),
+    (models.DateField, lambda v: type(v) is date),
+    (models.UUIDField, lambda v: isinstance(v, uuid.UUID)),
+)
 
 
 def insert_rows(objs: Sequence[models.Model], *, batch_size: int = 1000) -> None:
@@ -33,9 +42,7 @@ def insert_rows(objs: Sequence[models.Model], *, batch_size: int = 1000) -> None
         return
     model = type(objs[0])
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    prepared = [
-        isinstance(f, _CONVERTED) or not isinstance(f, _PLAIN) for f in fields
-    ]  # decimals and anything unusual are converted too
+    columns_of = [(f.attname, _preparer(f)) for f in fields]
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in fields)
     table = quote(model._meta.db_table)
@@ -47,10 +54,8 @@ def insert_rows(objs: Sequence[models.Model], *, batch_size: int = 1000) -> None
             batch = objs[start : start + batch_size]
             rows = [
                 [
-                    field.get_db_prep_save(getattr(obj, field.attname), connection)
-                    if convert
-                    else getattr(obj, field.attname)
-                    for field, convert in zip(fields, prepared, strict=True)
+                    getattr(obj, name) if prep is None else prep(getattr(obj, name))
+                    for name, prep in columns_of
                 ]
                 for obj in batch
             ]
@@ -65,6 +70,23 @@ def insert_rows(objs: Sequence[models.Model], *, batch_size: int = 1000) -> None
                 obj.pk = pk
                 obj._state.adding = False
                 obj._state.db = connection.alias
+
+
+def _preparer(field: models.Field) -> Callable[[Any], Any] | None:
+    """How a field's value is made ready for the database: None when it goes as it is."""
+    if isinstance(field, _PLAIN) and not isinstance(field, _CONVERTED):
+        return None
+
+    def convert(value: Any) -> Any:
+        return field.get_db_prep_save(value, connection)
+
+    if connection.vendor == "postgresql":
+        # psycopg sends aware datetimes, dates and UUIDs as they are; the field's own
+        # conversion (checks, then the same value) cost ~10 µs per value.
+        for kind, native in _NATIVE_ON_POSTGRESQL:
+            if isinstance(field, kind):
+                return lambda value: value if native(value) else convert(value)
+    return convert
 
 
 @contextmanager
