@@ -127,23 +127,6 @@ def card_close_date(deal, now: datetime) -> str:
     )
 
 
-@register.simple_tag
-def move_menu_items(deal, stages, move_url: str, query: str = "") -> str:
-    """The board card's "Move to" items: every stage but the deal's. Built here, not in a
-    template loop, as the board repeats them for each card (bench/NOTES.md)."""
-    extra = f"&{query}" if query else ""
-    return format_html_join(
-        "\n",
-        '<li><a class="dropdown-item" href="{}?to={}&amp;from=board" '
-        'hx-get="{}?to={}&amp;from=board{}" hx-target="#move-dialog-slot">{}</a></li>',
-        (
-            (move_url, stage.pk, move_url, stage.pk, extra, stage.name)
-            for stage in stages
-            if stage.pk != deal.stage_id
-        ),
-    )
-
-
 @register.filter
 def percent(part, whole) -> int:
     try:

@@ -71,7 +71,6 @@ def board_column(request: HttpRequest, pk: int) -> HttpResponse:
         "column": col,
         "query": query,
         "now": timezone.now(),
-        "stages": Stage.objects.active().filter(pipeline_id=stage.pipeline_id),
     }
     return render(request, "pipeline/board.html#cards-page", context)
 
@@ -326,7 +325,6 @@ def _moved(request: HttpRequest, deal: Deal, to_stage: Stage) -> HttpResponse:
         "toast": message,
         "query": board_query(request.GET),
         "now": now,
-        "stages": _stages(deal),
         "summary": selectors.board_totals(deal.pipeline, filters, user_id=request.user.pk, now=now),
         "filters": filters,
     }

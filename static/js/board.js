@@ -66,6 +66,34 @@
     if (event.detail.xhr.status !== 200) putBack(card, revert.from, revert.index);
   });
 
+  // A card's "Move to" menu is filled when it opens, from the board's one list of stages
+  // (every stage but the card's own, which follows the card when it moves).
+  document.addEventListener("show.bs.dropdown", function (event) {
+    const card = event.target.closest(".deal-card");
+    const items = document.getElementById("move-menu-items");
+    if (!card || !items) return;
+    const menu = card.querySelector("[data-move-menu]");
+    const here = card.closest("[data-stage]").dataset.stage;
+    menu.replaceChildren();
+    items.content.querySelectorAll("li").forEach(function (item) {
+      if (item.dataset.stage === here) return;
+      const copy = item.cloneNode(true);
+      const link = copy.querySelector("a");
+      if (link) link.href = card.dataset.moveUrl + "?to=" + item.dataset.stage + "&from=board";
+      menu.appendChild(copy);
+    });
+  });
+
+  document.addEventListener("click", function (event) {
+    const link = event.target.closest("[data-move-menu] a");
+    if (!link) return;
+    event.preventDefault();
+    htmx.ajax("GET", withQuery(link.getAttribute("href"), ""), {
+      target: "#move-dialog-slot",
+      swap: "innerHTML",
+    });
+  });
+
   function init(root) {
     if (typeof Sortable === "undefined") return;
     root.querySelectorAll(".board-cards, .dropzone-list").forEach(function (list) {

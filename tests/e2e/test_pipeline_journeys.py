@@ -103,6 +103,31 @@ def test_escape_closes_the_dialog_and_the_card_stays(page, org_a):
         assert Deal.objects.get(name="Globex pilot").stage == sales["New lead"]
 
 
+def test_without_dragging_a_cards_menu_moves_it_keeping_the_filters(page, org_a):
+    with org_a.activate():
+        sales = default_sales(org_a)
+        factories.DealFactory(stage=sales["New lead"], owner=org_a.rep.user, name="Hooli trial")
+    sign_in(page, "rep@acme.test")
+    page.goto(org_a.url("deals/board/?mine=on"))
+    card = page.locator(".deal-card", has_text="Hooli trial")
+    card.get_by_role("button", name="Move Hooli trial to…").click()
+    menu = card.locator(".dropdown-menu")
+    expect(menu).to_be_visible()
+    expected = ["Qualified", "Discovery", "Proposal", "Negotiation", "Won", "Lost"]
+    expect(menu.locator(".dropdown-item")).to_have_text(expected)  # not its own stage
+    assert_accessible(page)
+    with page.expect_request(lambda r: "/move/" in r.url) as request:
+        menu.get_by_role("link", name="Discovery").click()
+    assert f"to={sales['Discovery'].pk}" in request.value.url
+    assert "mine=on" in request.value.url
+    dialog = page.locator("dialog[open]")
+    expect(dialog.get_by_role("heading", name="Before Discovery")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.locator("dialog[open]")).to_have_count(0)
+    unexpected = [e for e in page.console_errors if "422" not in e]
+    assert unexpected == []
+
+
 def _stage_order(page) -> list[str]:
     return page.locator("#stage-table .stage-row-main > a").all_inner_texts()
 
