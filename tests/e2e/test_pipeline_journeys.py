@@ -82,12 +82,18 @@ def test_a_rep_creates_a_deal_drags_it_to_qualified_fills_what_is_missing_and_it
     assert unexpected == []
 
 
-def test_escape_closes_the_dialog_and_the_card_stays(page, org_a):
+def _rep_on_the_board_with_a_new_lead(page, org_a, name: str, query: str = ""):
+    """The default pipeline with one new lead of the rep's, the rep on the board."""
     with org_a.activate():
         sales = default_sales(org_a)
-        factories.DealFactory(stage=sales["New lead"], owner=org_a.rep.user, name="Globex pilot")
+        factories.DealFactory(stage=sales["New lead"], owner=org_a.rep.user, name=name)
     sign_in(page, "rep@acme.test")
-    page.goto(org_a.url("deals/board/"))
+    page.goto(org_a.url(f"deals/board/{query}"))
+    return sales
+
+
+def test_escape_closes_the_dialog_and_the_card_stays(page, org_a):
+    sales = _rep_on_the_board_with_a_new_lead(page, org_a, "Globex pilot")
     _drag(
         page,
         page.locator(".deal-card", has_text="Globex pilot"),
@@ -104,11 +110,7 @@ def test_escape_closes_the_dialog_and_the_card_stays(page, org_a):
 
 
 def test_without_dragging_a_cards_menu_moves_it_keeping_the_filters(page, org_a):
-    with org_a.activate():
-        sales = default_sales(org_a)
-        factories.DealFactory(stage=sales["New lead"], owner=org_a.rep.user, name="Hooli trial")
-    sign_in(page, "rep@acme.test")
-    page.goto(org_a.url("deals/board/?mine=on"))
+    sales = _rep_on_the_board_with_a_new_lead(page, org_a, "Hooli trial", "?mine=on")
     card = page.locator(".deal-card", has_text="Hooli trial")
     card.get_by_role("button", name="Move Hooli trial to…").click()
     menu = card.locator(".dropdown-menu")
