@@ -78,7 +78,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     @property
     def initials(self) -> str:
-        parts = (self.full_name or self.email).replace("@", " ").split()
+        parts = str(self).replace("@", " ").split()
         return "".join(p[0] for p in parts[:2]).upper()
 
     @property

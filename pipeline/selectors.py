@@ -520,10 +520,10 @@ def forecast(
     # The owners' names afterwards: grouping by them too joined and sorted wide rows for
     # every open deal (75,000: 400 ms with a sort on disk; bench/NOTES.md).
     names = {
-        u["pk"]: u["full_name"] or u["email"]
-        for u in User.objects.filter(pk__in={r["owner_id"] for r in rows} - {None}).values(
-            "pk", "full_name", "email"
-        )
+        pk: User.label(full_name, email)
+        for pk, full_name, email in User.objects.filter(
+            pk__in={r["owner_id"] for r in rows} - {None}
+        ).values_list("pk", "full_name", "email")
     }
     by_owner: dict[int | None, ForecastRow] = {}
     totals = {b.key: Cell() for b in buckets}
