@@ -59,6 +59,23 @@ def browser():
     shutil.rmtree(user_data, ignore_errors=True)
 
 
+# Every page reports what the Content-Security-Policy refused (an inline style set by a
+# script, a library's injected <style>, ...). Init scripts run outside the page's CSP.
+REPORT_CSP_VIOLATIONS = """document.addEventListener('securitypolicyviolation', (e) => {
+  window.__keelCspViolation([e.violatedDirective, e.blockedURI || '(inline)',
+    (e.sourceFile || document.location.href) + ':' + e.lineNumber,
+    (e.sample || '').slice(0, 80)].join(' '));
+}, true);"""
+CSP_CONSOLE = ("Content Security Policy", "Refused to ")
+
+
+def csp_violations(page) -> list[str]:
+    """What the CSP refused on this page so far: violation events and the console's
+    'Refused to …' errors."""
+    console = [e for e in page.console_errors if any(s in e for s in CSP_CONSOLE)]
+    return page.csp_violations + console
+
+
 @pytest.fixture
 def page(browser, live_server):
     # Reduced motion (which Keel honours, UI.md): no fading toast or animating chart is
@@ -69,10 +86,16 @@ def page(browser, live_server):
     context.set_default_timeout(10_000)
     page = context.new_page()
     page.console_errors = []
+    page.csp_violations = []
+    page.expose_function("__keelCspViolation", lambda text: page.csp_violations.append(text))
+    page.add_init_script(REPORT_CSP_VIOLATIONS)
     page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
     page.on("pageerror", lambda e: page.console_errors.append(str(e)))
     yield page
+    refused = csp_violations(page)
     context.close()
+    if refused:
+        pytest.fail("Content-Security-Policy violations:\n" + "\n".join(refused), pytrace=False)
 
 
 def sign_in(page, email: str, password: str = "correct horse battery staple") -> None:

@@ -5,7 +5,7 @@ from django.core import mail
 from playwright.sync_api import expect
 
 from tests import factories
-from tests.e2e.conftest import assert_accessible, screenshots, sign_in
+from tests.e2e.conftest import assert_accessible, csp_violations, screenshots, sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -75,3 +75,18 @@ def test_the_frame_collapses_into_a_menu_on_a_phone(page, org_a):
     screenshots(page, "menu-phone")
     page.keyboard.press("Escape")
     expect(nav).to_be_hidden()
+
+
+def test_the_journeys_notice_whatever_the_content_security_policy_refuses(page, org_a):
+    """The page fixture fails a journey on any CSP violation: an inline style set by a
+    script, a <style> a library injects. Here one is provoked on purpose and caught."""
+    sign_in(page, "rep@acme.test")
+    assert csp_violations(page) == []  # htmx's indicator style is off (htmx-config meta)
+    page.evaluate("document.body.setAttribute('style', 'outline: 1px solid red')")
+    page.evaluate("document.head.appendChild(document.createElement('style')).textContent = 'a{}'")
+    page.wait_for_timeout(300)  # the reports reach Python asynchronously
+    refused = csp_violations(page)
+    assert any("style-src-attr" in v for v in refused), refused
+    assert any("style-src-elem" in v for v in refused), refused
+    page.csp_violations.clear()  # provoked on purpose: the fixture's own check passes
+    page.console_errors.clear()
