@@ -16,6 +16,7 @@ from django.db.models import (
     Avg,
     Count,
     DateField,
+    Exists,
     ExpressionWrapper,
     F,
     FloatField,
@@ -86,27 +87,48 @@ def _stages(pipeline: Pipeline | None) -> list[Stage]:
 
 
 def funnel(scope: Scope, pipeline: Pipeline | None, stages: list[Stage]) -> Table:
-    """Stage conversion: deals that left S for a later stage ÷ deals that entered S."""
+    """Stage conversion as a cohort: of the deals that entered S in the period, the share
+    that left it for a later stage (not Lost) before the period's end. Counting every move
+    out of S in the period over the entries of the period mixed two populations (a deal
+    that entered S before the period and left during it) and read above 100 %."""
     p = scope.period
-    table = Table("funnel", "Stage conversion", ["Stage", "Entered", "Moved on", "Conversion"])
+    table = Table(
+        "funnel",
+        "Stage conversion",
+        ["Stage", "Entered", "Moved on", "Conversion"],
+        note="Of the deals that entered each stage in the period, those that moved on by its end.",
+    )
     if pipeline is None:
         return table
-    transitions = _deal_transitions(scope, p.start_at, p.end_at).filter(to_stage__pipeline=pipeline)
-    entered = dict(
-        transitions.order_by().values_list("to_stage").annotate(n=Count("deal", distinct=True))
-    )
     later = Q(to_stage__position__gt=F("from_stage__position")) | Q(to_stage__kind="won")
-    advanced = dict(
-        transitions.filter(later, from_stage__isnull=False)
+    moved_on = (
+        StageTransition.objects.filter(
+            later,
+            deal=OuterRef("deal"),
+            from_stage=OuterRef("to_stage"),
+            at__gte=OuterRef("at"),
+            at__lt=p.end_at,
+        )
         .exclude(to_stage__kind="lost")
-        .order_by()
-        .values_list("from_stage")
-        .annotate(n=Count("deal", distinct=True))
+        .values("pk")
     )
+    rows = {
+        row["to_stage"]: row
+        for row in _deal_transitions(scope, p.start_at, p.end_at)
+        .filter(to_stage__pipeline=pipeline)
+        .annotate(moved_on=Exists(moved_on))
+        .order_by()
+        .values("to_stage")
+        .annotate(
+            n_in=Count("deal", distinct=True),
+            n_on=Count("deal", distinct=True, filter=Q(moved_on=True)),
+        )
+    }
     for stage in stages:
         if stage.kind != Stage.Kind.OPEN:
             continue
-        n_in, n_on = entered.get(stage.pk, 0), advanced.get(stage.pk, 0)
+        row = rows.get(stage.pk, {})
+        n_in, n_on = row.get("n_in", 0), row.get("n_on", 0)
         table.rows.append([stage.name, n_in, n_on, _ratio(n_on, n_in)])
     return table
 
