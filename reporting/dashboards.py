@@ -57,7 +57,10 @@ def _change(key: str, now, before) -> tuple[str, str, str, str]:
     up = delta > 0
     word = "Up" if up else "Down"
     tone = "neutral"
-    if figure.better:
+    if figure.better == "zero":  # an error: what counts is its size, either side of 0
+        size = abs(Decimal(str(now))) - abs(Decimal(str(before)))
+        tone = "neutral" if not size else ("good" if size < 0 else "bad")
+    elif figure.better:
         tone = "good" if (up == (figure.better == "up")) else "bad"
     if figure.unit in ("rate", "signed_rate"):
         shown = f"{delta * 100:+.1f} pts"

@@ -16,7 +16,7 @@ class Figure:
     key: str
     label: str
     unit: str  # rate, money, days, hours, count, per_week
-    better: str  # "up", "down" or "" (neither)
+    better: str  # "up", "down", "zero" (closer to 0 either side) or "" (neither)
     help: str
     scope: str  # "effectiveness" or "health"
 
@@ -32,7 +32,7 @@ FIGURES: dict[str, Figure] = {
         _F("won_revenue", "Won revenue", "money", "up", "Sum of the amounts of deals won in the period.", "effectiveness"),
         _F("retention_rate", "Customer retention", "rate", "up", "Customers at the start still customers on the last day ÷ customers at the start.", "effectiveness"),
         _F("lead_response_hours", "Lead response time", "hours", "down", "Median hours from a lead's creation to the first call, e-mail or meeting on it or its deals.", "effectiveness"),
-        _F("forecast_error", "Forecast error", "signed_rate", "", "(Weighted pipeline at the start − won revenue) ÷ won revenue; positive means over-forecast.", "effectiveness"),
+        _F("forecast_error", "Forecast error", "signed_rate", "zero", "(Weighted pipeline at the start − won revenue) ÷ won revenue; positive means over-forecast.", "effectiveness"),
         _F("forecast_accuracy", "Forecast accuracy", "rate", "up", "1 − |won − forecast| ÷ won, never below 0.", "effectiveness"),
         _F("pipeline_coverage", "Pipeline coverage", "ratio", "up", "Open pipeline due in the period, as it stood at the start ÷ the revenue target.", "effectiveness"),
         _F("target_attainment", "Target attainment", "rate", "up", "Won revenue ÷ the revenue target for the period.", "effectiveness"),

@@ -154,6 +154,44 @@ def test_a_tile_says_which_way_the_figure_moved(org_a):
     assert tile.previous_shown == "50.0 %"
 
 
+@pytest.mark.parametrize(
+    ("now", "before", "word", "tone"),
+    [
+        (-0.386, -0.235, "Down", "bad"),  # the error grew (more under-forecast)
+        (0.386, 0.235, "Up", "bad"),  # the error grew (more over-forecast)
+        (-0.386, -0.537, "Up", "good"),  # the error shrank toward 0
+        (0.1, -0.3, "Up", "good"),  # smaller, on the other side of 0
+        (-0.2, 0.2, "Down", "neutral"),  # as large as before
+    ],
+)
+def test_a_forecast_errors_badge_is_good_when_the_error_shrinks(now, before, word, tone):
+    from reporting.dashboards import _change
+
+    assert _change("forecast_error", now, before)[::2] == (word, tone)
+
+
+def test_every_tiles_badge_is_coloured_by_whether_the_change_is_good():
+    from reporting.dashboards import _change
+    from reporting.figures import FIGURES
+
+    for key, figure in FIGURES.items():
+        _, _, tone, _ = _change(key, 2, 1)
+        expected = {"up": "good", "down": "bad", "zero": "bad", "": "neutral"}[figure.better]
+        assert tone == expected, key
+
+
+def test_a_tiles_badge_says_better_or_worse_in_words(org_a):
+    with org_a.activate():
+        book = make_book()
+        book.deal(created=berlin(2026, 1, 5), moves=[(book.won, berlin(2026, 2, 3))])
+        book.deal(created=berlin(2026, 1, 5), moves=[(book.won, berlin(2026, 3, 4))])
+        book.deal(created=berlin(2026, 1, 5), moves=[(book.lost, berlin(2026, 3, 5))])
+    html = org_a.client_for(org_a.manager).get(org_a.url(f"reports/?{MARCH_QUERY}")).content
+    tile = html.decode().split('id="tile-close_rate"')[1].split("</article>")[0]
+    assert 'class="change change-bad"' in tile and "Down -50.0 pts" in tile
+    assert '<span class="visually-hidden">, worse</span>' in tile
+
+
 def test_health_dashboard_lists_fields_worst_first_and_stale_deals(org_a):
     with org_a.activate():
         tell_story(org_a)
