@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from django import forms
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 from contacts.choices import choice_options
 from contacts.models import Activity, ChoiceList, Contact, Organization, SavedView, Task
 from contacts.selectors import member_users
 from contacts.services.records import CONTACT_FIELDS, ORGANIZATION_FIELDS
-from contacts.services.work import SNOOZE_OPTIONS
+from contacts.services.work import SNOOZE_OPTIONS, snooze_target
 from crm import custom_fields
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
@@ -141,7 +142,12 @@ class ActivityForm(forms.Form):
     body = forms.CharField(
         label="Notes", required=False, max_length=20_000, widget=forms.Textarea(attrs={"rows": 3})
     )
-    next_title = forms.CharField(label="Next action", required=False, max_length=200)
+    next_title = forms.CharField(
+        label="Next action",
+        required=False,
+        max_length=200,
+        help_text="Nothing is planned while this is empty.",
+    )
     next_due = forms.DateTimeField(label="Due", required=False, widget=DateTimeInput())
 
     def __init__(self, *args, **kwargs) -> None:
@@ -154,15 +160,32 @@ class ActivityForm(forms.Form):
         else:
             self.fields["outcome"].choices = [("", "—"), *((o.value, o.label) for o in outcomes)]
 
-    def clean(self) -> dict:
-        data = super().clean()
-        if data.get("next_due") and not data.get("next_title"):
-            self.add_error("next_title", "Say what the next action is, or clear its due date.")
-        return data
-
     def activity_fields(self) -> dict:
         names = ["kind", "subject", "occurred_at", "duration_minutes", "outcome", "body"]
         return {n: self.cleaned_data[n] for n in names if n in self.cleaned_data}
+
+    def next_action(self) -> dict | None:
+        """The task to plan with the activity, or None. A next action is planned only when
+        it has a title: its due date comes pre-filled, so a due date alone means nothing
+        (logging with the form's defaults must just log)."""
+        title = self.cleaned_data.get("next_title")
+        return {"title": title, "due_at": self.cleaned_data.get("next_due")} if title else None
+
+    @classmethod
+    def unbound(cls, kind: str, *, subject: str) -> ActivityForm:
+        """The form as every page offers it: now, the usual outcome for the kind, and the
+        next action's due date at tomorrow 9:00 in the current time zone."""
+        now = timezone.localtime()
+        tomorrow = snooze_target("tomorrow", due_at=None, now=now, tz=now.tzinfo)
+        return cls(
+            initial={
+                "kind": kind,
+                "subject": subject,
+                "occurred_at": now.strftime(DATETIME_FORMAT),
+                "outcome": {"call": "connected", "meeting": "held"}.get(kind, ""),
+                "next_due": tomorrow.strftime(DATETIME_FORMAT),
+            }
+        )
 
 
 class ActivityEditForm(forms.ModelForm):

@@ -25,7 +25,6 @@ from contacts import duplicates, selectors, services
 from contacts.choices import choice_labels
 from contacts.filters import ContactFilter, OrganizationFilter
 from contacts.forms import (
-    DATETIME_FORMAT,
     ActivityForm,
     BulkForm,
     ContactForm,
@@ -34,7 +33,6 @@ from contacts.forms import (
 )
 from contacts.models import Activity, Contact, Organization, SavedView
 from contacts.services.records import CONTACT_FIELDS, ORGANIZATION_FIELDS
-from contacts.services.work import snooze_target
 from contacts.timeline import panels, timeline
 from contacts.views.common import done, next_url, post_only, render_page, rep_view
 from crm import custom_fields
@@ -373,18 +371,7 @@ def _edit(request: HttpRequest, kind: RecordKind, pk: int) -> HttpResponse:
 def _log_form(record: Contact | Organization, log_kind: str) -> ActivityForm:
     label = dict(Activity.Kind.choices)[log_kind]
     subject = f"Note on {record}" if log_kind == "note" else f"{label} with {record}"
-    outcome = {"call": "connected", "meeting": "held"}.get(log_kind, "")
-    now = timezone.localtime()
-    tomorrow = snooze_target("tomorrow", due_at=None, now=now, tz=now.tzinfo)
-    return ActivityForm(
-        initial={
-            "kind": log_kind,
-            "subject": subject,
-            "occurred_at": now.strftime(DATETIME_FORMAT),
-            "outcome": outcome,
-            "next_due": tomorrow.strftime(DATETIME_FORMAT),
-        }
-    )
+    return ActivityForm.unbound(log_kind, subject=subject)
 
 
 def _task_form(request: HttpRequest, data: QueryDict | None = None) -> TaskForm:
@@ -426,18 +413,14 @@ def _log(request: HttpRequest, kind: RecordKind, pk: int) -> HttpResponse:
                 activity = services.log_activity(
                     by=request.user, **_links(record), **form.activity_fields()
                 )
-                if form.cleaned_data.get("next_title"):
-                    services.create_task(
-                        by=request.user,
-                        title=form.cleaned_data["next_title"],
-                        due_at=form.cleaned_data.get("next_due"),
-                        **_links(record),
-                    )
+                next_action = form.next_action()
+                if next_action:
+                    services.create_task(by=request.user, **next_action, **_links(record))
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
             message = f"{activity.get_kind_display()} logged."
-            if form.cleaned_data.get("next_title"):
+            if next_action:
                 message = f"{activity.get_kind_display()} logged, next action planned."
             return _record_changed(request, kind, record, message)
     if request.htmx:

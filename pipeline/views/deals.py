@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from contacts.choices import choice_labels
-from contacts.forms import DATETIME_FORMAT, ActivityForm, TaskForm
+from contacts.forms import ActivityForm, TaskForm
 from contacts.models import Activity, Contact, Organization
 from contacts.views.common import done, render_page
 from crm import custom_fields
@@ -183,11 +183,7 @@ def deal_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def _log_form(deal: Deal, kind: str) -> ActivityForm:
     label = dict(Activity.Kind.choices)[kind]
     subject = f"Note on {deal}" if kind == "note" else f"{label}: {deal}"
-    outcome = {"call": "connected", "meeting": "held"}.get(kind, "")
-    now = timezone.localtime().strftime(DATETIME_FORMAT)
-    return ActivityForm(
-        initial={"kind": kind, "subject": subject, "occurred_at": now, "outcome": outcome}
-    )
+    return ActivityForm.unbound(kind, subject=subject)
 
 
 @pipeline_view()
@@ -209,17 +205,16 @@ def deal_log(request: HttpRequest, pk: int) -> HttpResponse:
                 activity = services.log_deal_activity(
                     deal, by=request.user, **form.activity_fields()
                 )
-                if form.cleaned_data.get("next_title"):
-                    services.create_deal_task(
-                        deal,
-                        by=request.user,
-                        title=form.cleaned_data["next_title"],
-                        due_at=form.cleaned_data.get("next_due"),
-                    )
+                next_action = form.next_action()
+                if next_action:
+                    services.create_deal_task(deal, by=request.user, **next_action)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
-            return _changed(request, deal, f"{activity.get_kind_display()} logged.")
+            message = f"{activity.get_kind_display()} logged."
+            if next_action:
+                message = f"{activity.get_kind_display()} logged, next action planned."
+            return _changed(request, deal, message)
     return _quick_form_refused(request, deal, log_form=form)
 
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from contacts.models import Activity, Contact, Organization, SavedView, Task
 from tests import factories
+from tests.html_forms import form_as_sent
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
@@ -274,6 +275,44 @@ def test_quick_log_form_arrives_with_htmx_ready_to_save(org_a, jane):
     assert b"Call with Jane Doe" in response.content
     assert b'value="connected" selected' in response.content
     assert b">Log call</button>" in response.content
+
+
+@pytest.mark.parametrize("kind", ["call", "email", "meeting", "note"])
+@pytest.mark.parametrize("record", ["contacts", "organizations"])
+def test_quick_log_with_the_forms_defaults_logs_it_and_plans_nothing(org_a, jane, record, kind):
+    pk = jane.pk if record == "contacts" else jane.organization_id
+    client = org_a.client_for(org_a.rep)
+    page = client.get(org_a.url(f"{record}/{pk}/?log={kind}"))
+    sent = form_as_sent(page.content, action=org_a.url(f"{record}/{pk}/log/"))
+    assert sent["next_due"] and not sent["next_title"]  # the plan's date comes pre-filled
+    response = client.post(org_a.url(f"{record}/{pk}/log/"), sent, **HTMX)
+    assert response.status_code == 200
+    assert b"logged." in response.content and b"logged, next action" not in response.content
+    assert _count(org_a, Activity, kind=kind) == 1 and _count(org_a, Task) == 0
+
+
+def test_quick_log_plans_the_next_action_due_tomorrow_when_it_gets_a_title(org_a, jane):
+    client = org_a.client_for(org_a.rep)
+    page = client.get(org_a.url(f"contacts/{jane.pk}/?log=call"))
+    sent = form_as_sent(page.content, action=org_a.url(f"contacts/{jane.pk}/log/"))
+    response = client.post(
+        org_a.url(f"contacts/{jane.pk}/log/"), {**sent, "next_title": "Send pricing"}, **HTMX
+    )
+    assert b"Call logged, next action planned." in response.content
+    with org_a.activate():
+        task = Task.objects.get()
+    tomorrow = timezone.localdate(timezone.now(), org_a.tenant.tz) + timedelta(days=1)
+    assert task.title == "Send pricing"
+    assert timezone.localtime(task.due_at, org_a.tenant.tz).date() == tomorrow
+
+
+def test_record_pages_name_dialling_apart_from_logging(org_a, jane):
+    with org_a.activate():
+        Contact.objects.filter(pk=jane.pk).update(phone="+442071234567")
+    html = org_a.client_for(org_a.rep).get(org_a.url(f"contacts/{jane.pk}/")).content.decode()
+    assert 'href="tel:+442071234567"' in html
+    assert "> Dial</a>" in html and "> Log call</a>" in html
+    assert "> Call</a>" not in html  # one word for two different buttons confused people
 
 
 def test_quick_log_without_javascript_opens_the_form_on_the_page(org_a, jane):

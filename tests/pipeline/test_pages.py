@@ -10,6 +10,7 @@ from django.utils import timezone
 from contacts.models import Activity
 from pipeline.models import Deal, DealActivity, DealTask, StageTransition
 from tests import factories
+from tests.html_forms import form_as_sent
 from tests.pipeline.conftest import default_sales, qualified_deal
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -101,6 +102,24 @@ def test_logging_on_the_deal_page_links_the_activity(org_a, sales):
         activity = Activity.objects.get(subject="Demo")
         assert DealActivity.objects.get(activity=activity).deal == deal
         assert DealTask.objects.filter(deal=deal).count() == 1
+
+
+def test_logging_on_the_deal_page_with_the_forms_defaults_plans_nothing(org_a, sales):
+    with org_a.activate():
+        deal = qualified_deal(sales, stage=sales["Proposal"], owner=org_a.rep.user)
+    client = org_a.client_for(org_a.rep)
+    page = client.get(org_a.url(f"deals/{deal.pk}/?log=call"))
+    sent = form_as_sent(page.content, action=org_a.url(f"deals/{deal.pk}/log/"))
+    assert sent["next_due"] and not sent["next_title"]  # as on contact pages
+    assert client.post(org_a.url(f"deals/{deal.pk}/log/"), sent, **HTMX).status_code == 200
+    with org_a.activate():
+        assert DealActivity.objects.filter(deal=deal, activity__kind="call").count() == 1
+        assert not DealTask.objects.filter(deal=deal).exists()
+    sent["next_title"] = "Send the revised quote"
+    assert client.post(org_a.url(f"deals/{deal.pk}/log/"), sent, **HTMX).status_code == 200
+    with org_a.activate():
+        task = DealTask.objects.select_related("task").get(deal=deal).task
+        assert (task.title, task.due_at is not None) == ("Send the revised quote", True)
 
 
 def test_create_a_deal_from_the_form(org_a, sales):
