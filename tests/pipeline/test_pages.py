@@ -230,6 +230,33 @@ def test_my_day_lists_the_reps_deals_needing_attention(org_a, sales):
     assert "Deals needing attention" in html and "Late deal" in html and "Fine deal" not in html
 
 
+def test_my_day_puts_what_needs_action_today_first_and_folds_the_next_days(org_a, sales):
+    now = timezone.now()
+    with org_a.activate():
+        late = qualified_deal(
+            sales, stage=sales["Proposal"], owner=org_a.rep.user, name="Late deal"
+        )
+        Deal.objects.filter(pk=late.pk).update(dwell_due_at=now - timedelta(days=1))
+        for title, due in [
+            ("Overdue one", -timedelta(days=2)),
+            ("Due soon", timedelta(minutes=5)),
+            ("Later this week", timedelta(days=3)),
+        ]:
+            factories.TaskFactory(assignee=org_a.rep.user, title=title, due_at=now + due)
+    html = org_a.client_for(org_a.rep).get(org_a.url()).content.decode()
+    order = [
+        "Overdue one",
+        "Due soon",
+        "Deals needing attention",
+        "Late deal",
+        "Next 7 days",
+        "Later this week",
+    ]
+    assert [html.index(text) for text in order] == sorted(html.index(text) for text in order)
+    folded = html[html.index('<details class="upcoming">') :]
+    assert "Later this week" in folded[: folded.index("</details>")]
+
+
 # Settings
 
 
