@@ -23,6 +23,7 @@ from pipeline.views.common import (
     board_filters,
     board_query,
     chosen_pipeline,
+    default_filters,
     get_deal,
     pipeline_view,
 )
@@ -33,7 +34,7 @@ def board(request: HttpRequest) -> HttpResponse:
     pipeline = chosen_pipeline(request.GET)
     if pipeline is None:
         return render(request, "pipeline/board.html", {"pipeline": None})
-    form, filters = board_filters(request.GET)
+    form, filters = board_filters(request.GET, request.membership)
     data = selectors.board(pipeline, filters, user_id=request.user.pk, now=timezone.now())
     organization = None
     if filters.organization_id:
@@ -44,6 +45,7 @@ def board(request: HttpRequest) -> HttpResponse:
         "board": data,
         "filter_form": form,
         "filters": filters,
+        "default_view": filters == default_filters(request.membership),
         "filter_organization": organization,
         "query": board_query(request.GET),
         "now": timezone.now(),
@@ -59,7 +61,7 @@ def board_column(request: HttpRequest, pk: int) -> HttpResponse:
     query = board_query(request.GET)
     if not request.htmx:
         return redirect(f"{tenant_reverse('pipeline:deal-list')}?stage={stage.pk}&{query}")
-    _, filters = board_filters(request.GET)
+    _, filters = board_filters(request.GET, request.membership)
     col = selectors.column(
         stage,
         filters,
@@ -303,7 +305,7 @@ def _moved(request: HttpRequest, deal: Deal, to_stage: Stage) -> HttpResponse:
     if not (request.htmx and from_board):
         return done(request, deal.get_absolute_url(), message)
     now = timezone.now()
-    _, filters = board_filters(request.GET)
+    _, filters = board_filters(request.GET, request.membership)
     old_stage_pk = next(
         (t.from_stage_id for t in deal.transitions.order_by("-at", "-id")[:1]), None
     )

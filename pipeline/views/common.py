@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from crm.models import Role
+from crm.models import Membership, Role
 from crm.permissions import role_required
 from pipeline.forms import BoardFilterForm
 from pipeline.models import Deal, Pipeline
@@ -44,7 +44,25 @@ def get_deal(pk: int) -> Deal:
     )
 
 
-def board_filters(params: QueryDict) -> tuple[BoardFilterForm, BoardFilters]:
+FILTER_PARAMS = BOARD_PARAMS[1:]
+
+
+def chose_filters(params: QueryDict) -> bool:
+    """True when the request says which deals to show, even "everyone" (the filter form
+    always sends its search box, empty or not); a bare link to the board does not."""
+    return any(key in params for key in FILTER_PARAMS)
+
+
+def default_filters(membership: Membership) -> BoardFilters:
+    """What the board shows when nobody chose: a rep their own deals, others everyone's."""
+    return BoardFilters(mine=not membership.is_manager)
+
+
+def board_filters(
+    params: QueryDict, membership: Membership
+) -> tuple[BoardFilterForm, BoardFilters]:
+    if not chose_filters(params):
+        return BoardFilterForm(), default_filters(membership)
     form = BoardFilterForm(params)
     data = form.cleaned_data if form.is_valid() else {}
     filters = BoardFilters(
@@ -58,12 +76,17 @@ def board_filters(params: QueryDict) -> tuple[BoardFilterForm, BoardFilters]:
 
 
 def board_query(params: QueryDict) -> str:
-    """The board's filters as a query string, to carry them into partial requests."""
+    """The board's filters as a query string, to carry them into partial requests.
+
+    A choice of no filter at all ("everyone") is carried as an empty owner, so that the
+    next column page or move does not fall back to the member's default."""
     kept = QueryDict(mutable=True)
     for key in BOARD_PARAMS:
         for value in params.getlist(key):
             if value:
                 kept.appendlist(key, value)
+    if chose_filters(params) and not chose_filters(kept):
+        kept["owner"] = ""
     return kept.urlencode()
 
 

@@ -94,6 +94,15 @@
     });
   });
 
+  // "Mine" overrides the owner list: grey it out while Mine is on. Capturing, so the
+  // filter form's htmx request (on the bubbling change) already sends the owner list.
+  document.addEventListener("change", function (event) {
+    if (event.target.id !== "board-mine") return;
+    document.querySelectorAll("[data-unless-mine]").forEach(function (el) {
+      el.disabled = event.target.checked;
+    });
+  }, true);
+
   function init(root) {
     if (typeof Sortable === "undefined") return;
     root.querySelectorAll(".board-cards, .dropzone-list").forEach(function (list) {

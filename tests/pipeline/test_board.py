@@ -35,7 +35,7 @@ def test_the_board_shows_columns_with_count_amount_and_weighted_amount(org_a, bo
         for amount in (10_000, 30_000):
             qualified_deal(board, stage=board["Proposal"], amount=amount, owner=org_a.rep.user)
         factories.DealFactory(stage=board["New lead"], name="Tiny lead", amount=500)
-    response = org_a.client_for(org_a.rep).get(org_a.url("deals/board/"))
+    response = org_a.client_for(org_a.manager).get(org_a.url("deals/board/"))
     assert response.status_code == 200
     html = response.content.decode()
     head = html[html.index(f'id="stage-head-{board["Proposal"].pk}"') :][:1500]
@@ -56,7 +56,7 @@ def test_cards_show_the_dwell_badge_against_the_limit(org_a, board):
             stage_entered_at=timezone.now() - timedelta(days=19),
             dwell_due_at=timezone.now() - timedelta(days=5),
         )
-    html = org_a.client_for(org_a.rep).get(org_a.url("deals/board/")).content.decode()
+    html = org_a.client_for(org_a.manager).get(org_a.url("deals/board/")).content.decode()
     assert "12 / 14 d" in html and "nearing the limit" in html
     assert "19 / 14 d" in html and "over the limit" in html
     card = html[html.index(f'id="deal-{over.pk}"') - 30 :][:60]
@@ -70,7 +70,7 @@ def test_cards_show_the_close_date_and_mark_a_passed_one(org_a, board):
         soon = qualified_deal(board, stage=board["Proposal"], name="Soon one")
         Deal.objects.filter(pk=late.pk).update(expected_close=today - timedelta(days=3))
         Deal.objects.filter(pk=soon.pk).update(expected_close=today + timedelta(days=3))
-    html = org_a.client_for(org_a.rep).get(org_a.url("deals/board/")).content.decode()
+    html = org_a.client_for(org_a.manager).get(org_a.url("deals/board/")).content.decode()
 
     def close_of(deal):
         card = html[html.index(f'id="deal-{deal.pk}"') :]
@@ -169,7 +169,7 @@ def test_show_more_loads_the_next_cards_of_one_column(org_a, board, django_asser
             Deal.objects.filter(pk=deal.pk).update(
                 stage_entered_at=timezone.now() - timedelta(hours=100 - i)
             )
-    client = org_a.client_for(org_a.rep)
+    client = org_a.client_for(org_a.manager)
     html = client.get(org_a.url("deals/board/")).content.decode()
     last, first_more = f"Q{BOARD_PAGE - 1:02}", f"Q{BOARD_PAGE:02}"
     assert last in html and first_more not in html
@@ -354,3 +354,51 @@ def test_a_stage_of_another_pipeline_is_not_found(org_a, board):
         elsewhere = factories.StageFactory()
     response = _move(org_a.client_for(org_a.rep), org_a, deal, elsewhere)
     assert response.status_code == 404
+
+
+def _mine_and_theirs(org, board):
+    with org.activate():
+        qualified_deal(board, stage=board["Proposal"], owner=org.rep.user, name="Rita deal")
+        qualified_deal(board, stage=board["Proposal"], owner=org.rep2.user, name="Ravi deal")
+
+
+def test_a_reps_board_shows_their_own_deals_until_they_choose_otherwise(org_a, board):
+    _mine_and_theirs(org_a, board)
+    client = org_a.client_for(org_a.rep)
+    html = client.get(org_a.url("deals/board/")).content.decode()
+    assert "Rita deal" in html and "Ravi deal" not in html
+    assert 'id="board-mine" checked' in html
+    assert 'data-query=""' in html  # the same default for the next page of a column
+    assert ">Clear</a>" not in html  # nothing to clear: this is the default
+
+    # "Everyone": the filter form sent without Mine (it always sends its search box).
+    html = client.get(org_a.url(f"deals/board/?pipeline={board.pipeline.pk}&q=")).content.decode()
+    assert "Rita deal" in html and "Ravi deal" in html
+    assert 'id="board-mine" checked' not in html
+    assert 'data-query="pipeline=' in html and "&amp;owner=" in html  # kept for partials
+    assert ">Clear</a>" in html
+    column = client.get(
+        org_a.url(f"deals/board/stages/{board['Proposal'].pk}/?owner="), **HTMX
+    ).content.decode()
+    assert "Rita deal" in column and "Ravi deal" in column
+    column = client.get(
+        org_a.url(f"deals/board/stages/{board['Proposal'].pk}/"), **HTMX
+    ).content.decode()
+    assert "Rita deal" in column and "Ravi deal" not in column
+
+
+def test_managers_and_admins_see_everyones_deals_by_default(org_a, board):
+    _mine_and_theirs(org_a, board)
+    for member in (org_a.manager, org_a.admin):
+        html = org_a.client_for(member).get(org_a.url("deals/board/")).content.decode()
+        assert "Rita deal" in html and "Ravi deal" in html
+        assert 'id="board-mine" checked' not in html
+
+
+def test_an_explicit_filter_wins_over_a_reps_default(org_a, board):
+    _mine_and_theirs(org_a, board)
+    client = org_a.client_for(org_a.rep)
+    html = client.get(org_a.url(f"deals/board/?owner={org_a.rep2.user_id}")).content.decode()
+    assert "Ravi deal" in html and "Rita deal" not in html
+    html = client.get(org_a.url("deals/board/?q=deal")).content.decode()
+    assert "Ravi deal" in html and "Rita deal" in html
