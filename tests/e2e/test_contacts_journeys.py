@@ -48,6 +48,18 @@ def jane(org_a):
             assignee=org_a.rep.user,
             due_at=timezone.now() + timedelta(minutes=5),
         )
+        factories.TaskFactory(
+            contact=jane,
+            title="Prepare the quarterly review",
+            assignee=org_a.rep.user,
+            due_at=timezone.now() + timedelta(days=3),
+        )
+        factories.DealFactory(
+            name="Acme rollout",
+            organization=acme,
+            owner=org_a.rep.user,
+            expected_close=timezone.localdate() - timedelta(days=2),
+        )
         for i in range(20):
             factories.ContactFactory(owner=org_a.rep2.user, last_name=f"Other{i}")
         return jane
@@ -56,8 +68,16 @@ def jane(org_a):
 def test_a_rep_finds_a_contact_logs_a_call_and_plans_the_next_action(page, org_a, jane):
     sign_in(page, "rep@acme.test")
     expect(page.get_by_text("Send the proposal", exact=True)).to_be_visible()  # My day: overdue
+    # What needs action today first: overdue, today, deals needing attention; then the next
+    # days, folded.
+    headings = page.locator("main h2").all_inner_texts()
+    assert [h.split()[0] for h in headings[:4]] == ["Overdue", "Today", "Deals", "Next"]
+    expect(page.get_by_role("link", name="Acme rollout")).to_be_visible()
+    expect(page.get_by_text("Prepare the quarterly review", exact=True)).to_be_hidden()
     assert_accessible(page)
     screenshots(page, "my-day")
+    page.get_by_text("Next 7 days").click()
+    expect(page.get_by_text("Prepare the quarterly review", exact=True)).to_be_visible()
     # One click on My day completes a task, in place.
     page.get_by_role("button", name="Mark “Confirm the workshop date” done").click()
     expect(page.locator(".task-row.is-done", has_text="Confirm the workshop date")).to_be_visible()
@@ -71,20 +91,32 @@ def test_a_rep_finds_a_contact_logs_a_call_and_plans_the_next_action(page, org_a
     assert_accessible(page)
     url = page.url
 
-    page.locator(".quick-actions").get_by_role("link", name="Call").click()  # click 1
+    # The most frequent thing a rep does: log a call, changing nothing in the form.
+    page.locator(".quick-actions").get_by_role("link", name="Log call").click()  # click 1
+    expect(page.get_by_label("Subject")).to_have_value("Call with Jane Doe")
+    page.get_by_role("button", name="Log call").click()  # click 2
+    expect(page.locator("#quick-log").get_by_text("Call logged.")).to_be_visible()
+    expect(page.locator("#timeline .timeline-title", has_text="Call with Jane Doe")).to_be_visible()
+    with org_a.activate():
+        assert Activity.objects.filter(contact=jane, subject="Call with Jane Doe").count() == 1
+        assert Task.objects.filter(contact=jane, done_at=None).count() == 2  # nothing planned
+
+    page.locator(".quick-actions").get_by_role("link", name="Log call").click()
     expect(page.get_by_label("Subject")).to_have_value("Call with Jane Doe")
     page.get_by_text("Plan the next action").click()
     page.get_by_role("textbox", name="Next action").fill("Send the contract")
     screenshots(page, "contact-quick-log")
-    page.get_by_role("button", name="Log call").click()  # click 2 (the plan is optional)
+    page.get_by_role("button", name="Log call").click()
     expect(
         page.locator("#quick-log").get_by_text("Call logged, next action planned.")
     ).to_be_visible()
-    expect(page.locator("#timeline .timeline-title", has_text="Call with Jane Doe")).to_be_visible()
+    expect(page.locator("#timeline .timeline-title", has_text="Call with Jane Doe")).to_have_count(
+        2
+    )
     expect(page.locator("#next-actions .task-title", has_text="Send the contract")).to_be_visible()
     assert page.url == url  # never left the page
     with org_a.activate():
-        assert Activity.objects.filter(contact=jane, subject="Call with Jane Doe").count() == 1
+        assert Activity.objects.filter(contact=jane, subject="Call with Jane Doe").count() == 2
         assert Task.objects.filter(contact=jane, title="Send the contract", done_at=None).exists()
 
     page.locator("#next-actions .task-row", has_text="Send the proposal").get_by_role(
