@@ -6,17 +6,23 @@ the app (there is no view that could; on PostgreSQL a trigger refuses it too).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
+from django.apps import apps
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.text import capfirst
 
 from contacts.models import Contact, Organization
 from crm import custom_fields
+from crm.audit import is_blank, verb_label
 from crm.models import AuditEvent, FieldDefinition, Membership, User
 from crm.templatetags.keel import tenant_reverse
+from crm.tenancy import current_tenant
 from governance.models import DataExport, ErasureRequest, ImportJob
 from pipeline.models import Deal, LostReason, Pipeline, Stage
 
@@ -24,8 +30,11 @@ from pipeline.models import Deal, LostReason, Pipeline, Stage
 REFERENCES: dict[str, type] = {
     "owner": User,
     "assignee": User,
+    "members": User,
     "organization": Organization,
+    "contact": Contact,
     "primary_contact": Contact,
+    "contacts": Contact,
     "stage": Stage,
     "lost_reason": LostReason,
     "pipeline": Pipeline,
@@ -40,6 +49,12 @@ TARGET_PAGES: dict[str, str] = {
     "pipeline.deal": "pipeline:deal-detail",
     "governance.importjob": "governance:import-detail",
     "crm.fielddefinition": "governance:field-edit",
+}
+# Records whose verbose name is not the word the pages use for them.
+RECORD_NAMES = {
+    "crm.tenant": "Workspace",
+    "crm.fielddefinition": "Custom field",
+    "api.apitoken": "API token",
 }
 RECORD_TYPES = {
     "contacts.contact": "contact",
@@ -72,7 +87,9 @@ def filtered(data: dict[str, Any]) -> QuerySet[AuditEvent]:
     if data.get("verb"):
         verb = data["verb"].strip()
         entries = (
-            entries.filter(verb=verb) if "." in verb else entries.filter(verb__startswith=verb)
+            entries.filter(verb=verb)
+            if "." in verb
+            else entries.filter(verb__startswith=f"{verb}.")
         )
     if data.get("field"):
         name = data["field"]
@@ -99,7 +116,7 @@ def _start(day: date, tz) -> datetime:
 class Change:
     field: str
     label: str
-    old: str
+    old: str | None  # None: nothing to compare with (a new record, a one-off value)
     new: str
 
 
@@ -109,6 +126,14 @@ class Entry:
     changes: list[Change]
     url: str
     record_label: str
+    action: str  # the verb in words
+
+
+# Values the recorders store as ISO strings (`contacts.services.common.jsonable`, str(date)).
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+ISO_DATETIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?"
+)
 
 
 def _label(target_type: str, name: str) -> str:
@@ -117,75 +142,126 @@ def _label(target_type: str, name: str) -> str:
     return name.replace("_", " ").capitalize()
 
 
-def _text(value: Any, names: dict[tuple[str, Any], str], field: str) -> str:
-    if value is None or value == "" or value == [] or value == {}:
+def record_label(target_type: str) -> str:
+    """What kind of record an entry is about, in words: the model's verbose name."""
+    if target_type in RECORD_NAMES:
+        return RECORD_NAMES[target_type]
+    try:
+        name = apps.get_model(target_type)._meta.verbose_name
+    except (LookupError, ValueError):
+        name = target_type.rsplit(".", 1)[-1].replace("_", " ")
+    return capfirst(str(name))
+
+
+def _moment(value: str, tz: tzinfo) -> str | None:
+    """An ISO date or date-time as the other pages show it, in the workspace's time zone."""
+    try:
+        if ISO_DATE.fullmatch(value):
+            return date_format(date.fromisoformat(value), "j M Y")
+        if ISO_DATETIME.fullmatch(value):
+            moment = datetime.fromisoformat(value)
+            if timezone.is_naive(moment):
+                moment = moment.replace(tzinfo=tz)
+            return date_format(timezone.localtime(moment, tz), "j M Y, H:i")
+    except ValueError:  # 2024-02-30 looks like a date and is none
+        pass
+    return None
+
+
+def _text(value: Any, names: dict[tuple[str, Any], str], field: str, tz: tzinfo) -> str:
+    if is_blank(value):
         return "—"
-    if isinstance(value, int | str) and (field, value) in names:
-        return names[(field, value)]
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, int | str) and (field, value) in names:
+        return names[(field, value)]
+    if isinstance(value, str):
+        return _moment(value, tz) or value
     if isinstance(value, list):
-        return ", ".join(_text(v, names, field) for v in value)
+        return ", ".join(_text(v, names, field, tz) for v in value)
     if isinstance(value, dict):
-        return ", ".join(f"{k}: {v}" for k, v in value.items())
+        return ", ".join(
+            f"{k.replace('_', ' ')}: {_text(v, names, k, tz)}"
+            for k, v in value.items()
+            if not is_blank(v)
+        )
     return str(value)
 
 
+def _ids(value: Any) -> list[int]:
+    if isinstance(value, bool):
+        return []
+    if isinstance(value, int):
+        return [value]
+    if isinstance(value, list):
+        return [i for v in value for i in _ids(v)]
+    return []
+
+
+def _sets_values(event: AuditEvent) -> bool:
+    """A new record, or an action whose every value is new ("criterion: [null, …]"): the
+    entry lists what was set, without a "before". An edit keeps its "— →" (it was empty)."""
+    if event.verb.endswith(".created"):
+        return True
+    if event.verb.endswith((".updated", "_changed")):
+        return False
+    pairs = [c for c in (event.changes or {}).values() if isinstance(c, list) and len(c) == 2]
+    return bool(pairs) and all(old is None for old, _ in pairs)
+
+
+def _changes(event: AuditEvent, names: dict[tuple[str, Any], str], tz: tzinfo) -> list[Change]:
+    sets_values = _sets_values(event)
+    changes: list[Change] = []
+
+    def add(field: str, label: str, old: Any, new: Any, *, pair: bool = True) -> None:
+        if is_blank(new) and (sets_values or not pair or is_blank(old)):
+            return  # nothing was set, or blank became blank
+        old_text = _text(old, names, field, tz) if pair and not sets_values else None
+        changes.append(Change(field, label, old_text, _text(new, names, field, tz)))
+
+    for name, change in (event.changes or {}).items():
+        if not isinstance(change, list) or len(change) != 2:
+            add(name, _label(event.target_type, name), None, change, pair=False)
+            continue
+        old, new = change
+        if (
+            name == "custom_fields"
+            and isinstance(new, dict | type(None))
+            and isinstance(old, dict | type(None))
+        ):
+            record_type = RECORD_TYPES.get(event.target_type, "")
+            old, new = old or {}, new or {}
+            for key in sorted(set(old) | set(new)):
+                if old.get(key) != new.get(key):
+                    label = custom_fields.label(record_type, key) if record_type else key
+                    add(f"custom:{key}", label, old.get(key), new.get(key))
+            continue
+        add(name, _label(event.target_type, name), old, new)
+    return changes
+
+
 def readable(events: list[AuditEvent]) -> list[Entry]:
-    """The page's entries with their changes spelled out: ids become names (one query
-    per referenced model), custom fields are shown one per field with their labels."""
+    """The page's entries in words: the verb as a phrase, ids become names (one query per
+    referenced model), dates formatted in the workspace's time zone, custom fields one per
+    field with their labels, and only the fields that were set on a new record."""
     wanted: dict[str, set[Any]] = {}
     for event in events:
         for name, change in (event.changes or {}).items():
             if name in REFERENCES and isinstance(change, list):
-                wanted.setdefault(name, set()).update(v for v in change if isinstance(v, int))
+                wanted.setdefault(name, set()).update(_ids(change))
     names: dict[tuple[str, Any], str] = {}
     for name, ids in wanted.items():
         model = REFERENCES[name]
         manager = getattr(model, "unscoped", model.objects) if model is not User else User.objects
         for obj in manager.filter(pk__in=ids):
             names[(name, obj.pk)] = str(obj)
+    tz = current_tenant().tz
     entries = []
     for event in events:
-        changes: list[Change] = []
-        for name, change in (event.changes or {}).items():
-            if not isinstance(change, list) or len(change) != 2:
-                changes.append(
-                    Change(name, _label(event.target_type, name), "", _text(change, names, name))
-                )
-                continue
-            old, new = change
-            if (
-                name == "custom_fields"
-                and isinstance(new, dict | type(None))
-                and isinstance(old, dict | type(None))
-            ):
-                record_type = RECORD_TYPES.get(event.target_type, "")
-                old, new = old or {}, new or {}
-                for key in sorted(set(old) | set(new)):
-                    if old.get(key) != new.get(key):
-                        label = custom_fields.label(record_type, key) if record_type else key
-                        changes.append(
-                            Change(
-                                f"custom:{key}",
-                                label,
-                                _text(old.get(key), names, key),
-                                _text(new.get(key), names, key),
-                            )
-                        )
-                continue
-            changes.append(
-                Change(
-                    name,
-                    _label(event.target_type, name),
-                    _text(old, names, name),
-                    _text(new, names, name),
-                )
-            )
+        changes = _changes(event, names, tz)
         page = TARGET_PAGES.get(event.target_type)
         url = tenant_reverse(page, event.target_id) if page and event.target_id else ""
-        record_label = dict((k, v._meta.verbose_name) for k, v in MODELS_BY_LABEL.items()).get(
-            event.target_type, event.target_type.split(".")[-1]
+        entries.append(
+            Entry(event, changes, url, record_label(event.target_type), verb_label(event.verb))
         )
-        entries.append(Entry(event, changes, url, str(record_label).capitalize()))
-    return entries  # fmt: skip
+    return entries

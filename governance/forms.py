@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import forms
@@ -9,6 +10,7 @@ from django import forms
 from contacts.forms import DateTimeInput
 from contacts.models import Contact
 from contacts.selectors import member_users
+from crm.audit import VERBS, verb_label
 from crm.models import FieldDefinition
 from governance.imports.targets import targets
 from governance.models import Consent, ImportJob
@@ -138,6 +140,32 @@ class MappingForm(forms.Form):
         return [(header, self[f"col_{i}"]) for i, header in enumerate(self.job.headers)]
 
 
+# What a group of actions in the Action filter acts on, where its code's words would not do.
+VERB_GROUPS = {
+    "tenant": "Workspace",
+    "api_token": "API token",
+    "field": "Custom field",
+    "quality": "Data quality",
+    "target": "Revenue target",
+}
+
+
+def verb_choices(current: str | None = "") -> list:
+    """Actions in words, grouped by what they act on ("Deal": any, Created, Moved…); a
+    verb from an older link that the list does not know stays choosable."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for verb, label in VERBS.items():
+        noun = verb.split(".", 1)[0]
+        group = VERB_GROUPS.get(noun) or verb_label(noun)
+        groups.setdefault(group, [(noun, f"{group} (any action)")]).append((verb, label))
+    choices: list = [("", "Any action")]
+    choices += list(groups.items())
+    known = {value for options in groups.values() for value, _ in options}
+    if current and current not in known and re.fullmatch(r"[a-z_]+(\.[a-z_]+)?", current):
+        choices.append((current, verb_label(current)))
+    return choices
+
+
 class AuditFilterForm(forms.Form):
     TARGET_TYPES = [
         ("", "Any record"),
@@ -159,7 +187,7 @@ class AuditFilterForm(forms.Form):
         regex=r"^[a-z_]+\.[a-z_]+:\d+$", required=False, widget=forms.HiddenInput
     )
     actor = forms.TypedChoiceField(coerce=int, empty_value=None, required=False, label="Who")
-    verb = forms.CharField(max_length=64, required=False, label="Action")
+    verb = forms.ChoiceField(required=False, label="Action")
     field = forms.RegexField(
         regex=r"^[a-z0-9_:]+$", max_length=60, required=False, label="Field changed"
     )
@@ -175,7 +203,7 @@ class AuditFilterForm(forms.Form):
         self.fields["actor"].choices = [("", "Anyone")] + [
             (u.pk, str(u)) for u in member_users(active_only=False)
         ]
-        self.fields["verb"].widget.attrs["placeholder"] = "e.g. deal.updated"
+        self.fields["verb"].choices = verb_choices(self.data.get("verb") if self.is_bound else "")
         self.fields["field"].widget.attrs["placeholder"] = "e.g. amount"
 
 

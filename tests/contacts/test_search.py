@@ -106,3 +106,85 @@ def test_contacts_by_email_match_in_any_case_and_only_live_ones(org_a, org_b):
         )
         assert sorted(c.email for c in found) == ["Ada@Example.TEST", "shared@example.test"]
         assert all(c.tenant_id == org_a.tenant.pk for c in found)
+
+
+# Issue 17, item 3: what European sales teams type.
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def test_accents_are_folded_in_the_query_and_in_the_records(tenant_a):
+    factories.ContactFactory(first_name="Jürgen", last_name="Müller", email="j.mueller@x.test")
+    factories.ContactFactory(first_name="Zoe", last_name="Muller", email="")
+    factories.OrganizationFactory(name="Łódź Café Spółka", domain="")
+
+    assert sorted(_names(selectors.search("muller"))) == ["Jürgen Müller", "Zoe Muller"]
+    assert sorted(_names(selectors.search("MÜLL"))) == ["Jürgen Müller", "Zoe Muller"]
+    assert _names(selectors.search("jurgen mul")) == ["Jürgen Müller"]
+    assert _names(selectors.search("lodz cafe")) == ["Łódź Café Spółka"]
+    assert _names(selectors.search("spolka")) == ["Łódź Café Spółka"]
+
+
+def test_part_of_a_phone_number_finds_the_record(tenant_a):
+    factories.ContactFactory(first_name="Ola", last_name="Nowak", phone="+48171234567")
+    factories.ContactFactory(first_name="Piet", last_name="Jansen", phone="+31201234999")
+    factories.OrganizationFactory(name="Berlin Works", phone="+4930987654")
+
+    for typed in ["+48 171", "171 23", "(0171) 234-56", "4567", "0048 171 234", "ola 171"]:
+        assert _names(selectors.search(typed)) == ["Ola Nowak"], typed
+    assert _names(selectors.search("030 98765")) == ["Berlin Works"]
+    assert selectors.search("555 66").empty
+
+
+def test_word_start_matches_rank_before_matches_inside_words(org_a):
+    with org_a.activate():
+        aurora = factories.OrganizationFactory(name="Aurora Logistik GmbH", domain="aurora.test")
+        for i in range(6):
+            factories.ContactFactory(
+                first_name="Laura", last_name=f"Kühn{i}", email=f"laura{i}@aurora.test"
+            )
+        factories.ContactFactory(first_name="Laura", last_name="Pausini", email="laura@p.test")
+        factories.ContactFactory(first_name="Aurelio", last_name="Santos", email="as@x.test")
+
+        results = selectors.search("aur")
+        assert results.groups[0].key == "organizations"  # its name begins with the word
+        assert [o.pk for o in results.organizations] == [aurora.pk]
+        assert str(results.contacts[0]) == "Aurelio Santos"  # a name before an e-mail
+        assert "Laura Pausini" not in _names(results)  # "aur" inside a word is no match
+
+    content = org_a.client_for(org_a.rep).get(org_a.url("search/"), {"q": "aur"}, **HTMX)
+    content = content.content.decode()
+    assert content.index("Aurora Logistik") < content.index("Laura")
+
+
+def test_no_match_text_names_every_kind_of_record(org_a):
+    response = org_a.client_for(org_a.rep).get(org_a.url("search/"), {"q": "zzqx"}, **HTMX)
+    content = response.content.decode()
+    assert "No contact, organization or deal matches" in content
+    assert "deal names" in content and "New deal" in content
+
+
+def test_contacts_by_email_folds_like_the_search_terms(tenant_a):
+    person = factories.ContactFactory(email="")
+    Contact.objects.filter(pk=person.pk).update(email="müller@beispiel.test")
+    assert [c.pk for c in selectors.contacts_by_email({"müller@beispiel.test"})] == [person.pk]
+
+
+@pytest.mark.postgres
+def test_the_database_folds_and_splits_exactly_as_python_does(tenant_a):
+    from django.db import connection
+
+    from contacts import search
+
+    every = search.FOLD_FROM + search.FOLD_FROM.upper() + "".join(search.FOLD_MULTI)
+    samples = [every, "Jean-Luc O'Brien", "j.schmidt@acme-industries.com", "Ærø_Ševčík–Ünal"]
+    with connection.cursor() as cursor:
+        for sample in samples:
+            cursor.execute("SELECT contacts_fold(%s), contacts_words(%s)", [sample, sample])
+            assert cursor.fetchone() == (search.fold(sample), search.words(sample)), sample
+            cursor.execute(
+                "SELECT array_agg(t) FROM contacts_terms(%s, %s, %s) AS t",
+                ["+48 171 234 567", sample, "Müller"],
+            )
+            expected = search.record_terms("+48 171 234 567", sample, "Müller")
+            assert set(cursor.fetchone()[0]) == expected, sample
