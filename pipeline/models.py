@@ -555,6 +555,24 @@ class DealTask(TenantOwned):
         return f"task {self.task_id} on deal {self.deal_id}"
 
 
+class DealSearchTerm(TenantOwned):
+    """A folded word (or the whole name) of a deal's name, for global search. Written by
+    database triggers on PostgreSQL (migration 0005) with contacts' `contacts_terms()`,
+    read through a prefix range as contacts' `SearchTerm` is (see contacts.search)."""
+
+    term = models.CharField(max_length=200)
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="+", db_index=False)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["tenant", "term"], name="dealsearchterm_term_idx"),
+            models.Index(fields=["tenant", "deal"], name="dealsearchterm_deal_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.term
+
+
 # The automations' tables (stage cadences, renewal offsets) live in their own module;
 # importing them here registers them with this app.
 from pipeline.automation_models import CadenceStep, RenewalOffset  # noqa: E402, F401
