@@ -30,7 +30,15 @@ from contacts.normalize import organization_name_key
 from crm.models import Membership, Role, Tenant, User
 from crm.services import create_tenant
 from crm.tenancy import tenant_context
-from pipeline.models import Deal, DealActivity, LostReason, Pipeline, Stage, StageTransition
+from pipeline.models import (
+    Deal,
+    DealActivity,
+    DealSearchTerm,
+    LostReason,
+    Pipeline,
+    Stage,
+    StageTransition,
+)
 
 LARGE_SLUG = "bench"
 SMALL_PREFIX = "bench-s"
@@ -475,7 +483,7 @@ class Generator:
         # would otherwise keep the planner's estimates of an empty database.
         for model in (
             Tenant, Membership, Pipeline, Stage, Organization, Contact, SearchTerm, Activity,
-            Task, Deal, StageTransition, DealActivity,
+            Task, Deal, DealSearchTerm, StageTransition, DealActivity,
         ):  # fmt: skip
             # VACUUM too, where allowed (outside a transaction): it marks the new pages
             # all-visible, so counts can be answered by index only, as on a database that
