@@ -3,12 +3,16 @@ is told exactly which fields are missing, fills them in the dialog and the deal 
 
 from __future__ import annotations
 
+from datetime import timedelta
+from decimal import Decimal
+
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from pipeline.models import Deal
 from tests import factories
-from tests.e2e.conftest import assert_accessible, screenshots, sign_in
+from tests.e2e.conftest import ARTIFACTS, assert_accessible, screenshots, sign_in
 from tests.pipeline.conftest import default_sales
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -173,3 +177,46 @@ def test_an_admin_drags_a_stage_into_place_and_the_board_follows(page, org_a):
     page.get_by_role("link", name="Open the board").click()
     expect(page.locator(".board-column-title")).to_have_text(expected[:-2])
     assert page.console_errors == []
+
+
+# A card's facts that break across lines: one fact broken inside ("No" / "amount"), or
+# a row (amount and dwell; owner, close date and flags) that does not fit on one line.
+CARD_LINES = """() => Array.from(document.querySelectorAll('.deal-card')).flatMap(card => [
+  ...['.deal-card-amount', '.dwell-badge', '.deal-card-close', '.deal-flag'].flatMap(sel =>
+    Array.from(card.querySelectorAll(sel)).filter(el => {
+      const line = parseFloat(getComputedStyle(el).lineHeight) || 20;
+      return el.getBoundingClientRect().height > line * 1.5;
+    }).map(el => card.id + ' ' + sel + ': ' + el.innerText)),
+  ...['.deal-card-row', '.deal-card-foot'].flatMap(sel =>
+    Array.from(card.querySelectorAll(sel)).filter(row => {
+      const tops = Array.from(row.children).filter(el => el.getClientRects().length)
+        .map(el => el.getBoundingClientRect().top + el.getBoundingClientRect().height / 2);
+      return Math.max(...tops) - Math.min(...tops) > 4;
+    }).map(row => card.id + ' ' + sel + ' on two lines: ' + row.innerText))])"""
+
+
+def test_at_1440_px_a_cards_amount_dwell_and_close_date_keep_to_one_line(page, org_a):
+    today = timezone.localdate()
+    with org_a.activate():
+        sales = default_sales(org_a)
+        acme = factories.OrganizationFactory(name="Vandelay Industries International")
+        old = timezone.now() - timedelta(days=40)
+        for stage in ("New lead", "Qualified", "Discovery", "Proposal", "Negotiation"):
+            for amount in (None, Decimal("1250000")):
+                deal = factories.DealFactory(
+                    stage=sales[stage],
+                    owner=org_a.rep.user,
+                    organization=acme,
+                    name=f"{stage} expansion for the whole EMEA sales team",
+                    amount=amount,
+                    expected_close=today.replace(month=12, day=12),
+                )
+                Deal.objects.filter(pk=deal.pk).update(created_at=old, stage_entered_at=old)
+    sign_in(page, "rep@acme.test")
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(org_a.url("deals/board/"))
+    expect(page.locator(".deal-card")).to_have_count(10)
+    expect(page.locator(".deal-card", has_text="No amount").first).to_be_visible()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "board-1440.png", full_page=True)
+    assert page.evaluate(CARD_LINES) == []
