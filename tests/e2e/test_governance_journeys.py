@@ -5,6 +5,7 @@ finds who changed a deal's amount, and erases a person."""
 from __future__ import annotations
 
 import re
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -43,6 +44,7 @@ def workspace(org_a, settings, tmp_path):
             name="Big renewal", stage=sales["Qualified"], owner=org_a.rep.user, amount=1000
         )
         deal_services.update_deal(deal, by=org_a.rep.user, amount=Decimal("1500"))
+        deal_services.update_deal(deal, by=org_a.rep.user, expected_close=date(2031, 3, 14))
     yield org_a, sales, deal
     app.conf.task_always_eager = False
 
@@ -102,8 +104,15 @@ def test_an_admin_shapes_the_crm_imports_and_answers_for_the_data(page, workspac
     expect(page.locator(".audit-entry")).to_have_count(1, timeout=15_000)
     expect(page.locator(".audit-entry")).to_contain_text("Rep Acme")
     expect(page.locator(".audit-entry")).to_contain_text("1500.00")
+    # The trail reads as words and dates, not as the codes and ISO strings it stores.
+    expect(page.locator(".audit-entry")).to_contain_text("Changed · Deal Big renewal")
+    expect(page.locator(".audit-entry")).not_to_contain_text("deal.updated")
     assert_accessible(page)
     screenshots(page, "governance-audit-amount")
+    page.get_by_label("Field changed").fill("expected_close")
+    page.get_by_label("Field changed").press("Tab")
+    expect(page.locator(".audit-entry")).to_contain_text("14 Mar 2031", timeout=15_000)
+    expect(page.locator(".audit-entry")).not_to_contain_text("2031-03-14")
 
     with org.activate():
         person = Contact.objects.get(email="j1@example.test")
