@@ -165,3 +165,38 @@ def test_lists_filter_as_you_type_and_stack_on_a_phone(page, org_a, jane):
     page.set_viewport_size({"width": 390, "height": 844})
     expect(page.get_by_role("link", name="Jane Doe")).to_be_visible()
     assert page.console_errors == []
+
+
+def test_a_rep_finds_people_as_european_teams_type_them(page, org_a):
+    """Issue 17, item 3: without accents, by part of a phone number, word starts first,
+    and deals too, all from the top bar's search."""
+    with org_a.activate():
+        aurora = factories.OrganizationFactory(name="Aurora Logistik GmbH", domain="aurora.test")
+        factories.ContactFactory(
+            first_name="Jürgen", last_name="Müller", email="jm@x.test", phone="+48171234567"
+        )
+        for i in range(6):
+            factories.ContactFactory(
+                first_name="Laura", last_name=f"Kühn{i}", email=f"l{i}@aurora.test"
+            )
+        factories.DealFactory(name="Aurora fleet renewal", organization=aurora)
+    sign_in(page, "rep@acme.test")
+    menu = page.locator("#search-results")
+
+    page.keyboard.press("/")
+    page.keyboard.type("muller")
+    expect(menu.get_by_role("link", name=re.compile("Jürgen Müller"))).to_be_visible()
+    page.get_by_role("searchbox", name="Search").fill("171 23")
+    expect(menu.get_by_role("link", name=re.compile("Jürgen Müller"))).to_be_visible()
+
+    page.get_by_role("searchbox", name="Search").fill("aur")
+    expect(menu.get_by_role("link", name=re.compile("Aurora fleet renewal"))).to_be_visible()
+    groups = menu.locator(".search-group").all_inner_texts()
+    assert groups[0].lower() == "organizations" and "Deals" in " ".join(groups).title()
+    screenshots(page, "search-dropdown")
+
+    page.get_by_role("searchbox", name="Search").fill("zzqx")
+    expect(menu.get_by_text("No contact, organization or deal matches “zzqx”.")).to_be_visible()
+    expect(menu.get_by_role("link", name="New deal")).to_be_visible()
+    assert_accessible(page)
+    assert page.console_errors == []
