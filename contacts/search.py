@@ -182,10 +182,9 @@ def word_start_rank(alias: str, query: SearchQuery, weight: float) -> Case:
 
 
 def best(qs: QuerySet, fuzzy: QuerySet | None, rank: Any, order: list, limit: int) -> list:
-    """The best `limit` matches: word matches first, then near-misses while there is room.
-    A word match always outranks a near-miss (its rank is at least 1 × weight... or it
-    was found by a word at all), so this is the order one query over both would give; two
-    queries keep each an index lookup (an OR of the two would scan the tenant's rows)."""
+    """The best `limit` matches: word matches first, then near-misses while there is
+    room. Two queries keep each an index lookup (an OR of the two would scan the tenant's
+    rows); a near-miss never displaces a word match."""
     found = list(qs.annotate(rank=rank).order_by(*order)[:limit])
     if fuzzy is not None and len(found) < limit:
         others = fuzzy.annotate(rank=rank).order_by(*order).exclude(pk__in=[r.pk for r in found])
@@ -263,7 +262,8 @@ _providers: list[Provider] = []
 def register_search_provider(provider: Provider) -> Provider:
     """Add a kind of record to global search (from a later app's AppConfig.ready()):
     `provider(query, limit)` returns its `SearchGroup`, in a bounded number of queries,
-    matching with `matching()` and ranking with `word_start_rank()` like contacts."""
+    matching with `matching()` and ranking with `word_start_rank()` like contacts; with
+    `limit` 0 (nothing to look for) the empty group, without a query."""
     if provider not in _providers:
         _providers.append(provider)
     return provider
