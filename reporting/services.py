@@ -13,7 +13,7 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from crm.audit import record_event
+from crm.audit import diff, record_event
 from crm.models import Membership, Tenant, User
 from crm.tenancy import current_tenant
 from pipeline.models import Deal
@@ -74,8 +74,13 @@ def save_target(
         )  # fmt: skip
     with transaction.atomic():
         verb = "target.updated" if target else "target.created"
+        # A new target has no before: its entry lists what was set, not "None → …".
+        before = (
+            {"start": str(target.start), "end": str(target.end), "amount": str(target.amount)}
+            if target
+            else {}
+        )
         target = target or RevenueTarget(tenant=current_tenant(), created_by=by)
-        before = {"start": str(target.start), "end": str(target.end), "amount": str(target.amount)}
         target.owner, target.start, target.end, target.amount = owner, start, end, amount
         target.updated_at = timezone.now()
         target.save()
@@ -84,7 +89,7 @@ def save_target(
             actor=by,
             verb=verb,
             target=target,
-            changes={k: [before[k], v] for k, v in after.items() if before[k] != v},
+            changes=diff(before, after),
         )
     return target
 

@@ -310,3 +310,33 @@ def test_the_audit_page_reads_in_a_bounded_number_of_queries(org_a):
     few = queries()
     make(range(2, 10))
     assert queries() == few
+
+
+def test_a_new_revenue_targets_entry_has_no_before(org_a):
+    from datetime import date
+
+    from reporting.services import save_target
+
+    with org_a.activate():
+        target = save_target(
+            by=org_a.manager.user, start=date(2031, 1, 1), end=date(2031, 4, 1), amount=90_000
+        )
+        assert entry("target.created").changes == {
+            "start": [None, "2031-01-01"],
+            "end": [None, "2031-04-01"],
+            "amount": [None, "90000"],
+        }
+        save_target(
+            by=org_a.manager.user,
+            start=date(2031, 1, 1),
+            end=date(2031, 4, 1),
+            amount=Decimal("95000"),
+            target=target,
+        )
+    updated, created = results(org_a, "verb=target")[0]
+    assert (updated.action, created.action) == ("Revenue target changed", "Revenue target set")
+    assert sorted((c.label, c.old, c.new) for c in created.changes) == [
+        ("Amount", None, "90000"),
+        ("End", None, "1 Apr 2031"),
+        ("Start", None, "1 Jan 2031"),
+    ]
