@@ -12,6 +12,7 @@ from django.utils import timezone
 from contacts.models import Organization
 from crm.forms_util import add_service_errors
 from crm.models import Role
+from crm.money import money_js
 from crm.permissions import role_required
 from crm.templatetags.keel import tenant_reverse
 from intelligence import selectors, services, values
@@ -26,6 +27,7 @@ def _chart(matrix: values.Matrix, currency: str) -> dict:
     detail = tenant_reverse("contacts:organization-detail", 0).replace("/0/", "/{}/")
     return {
         "currency": currency,
+        "money": money_js(currency),
         "thresholds": {
             "x": float(matrix.thresholds.current),
             "y": float(matrix.thresholds.potential),

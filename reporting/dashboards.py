@@ -14,6 +14,8 @@ from typing import Any
 from django.core.cache import cache
 
 from crm.models import AuditEvent, Membership, Tenant
+from crm.money import money_js, money_locale
+from crm.tenancy import current_tenant
 from reporting import selectors
 from reporting.figures import FIGURES, format_value
 from reporting.filters import Filters
@@ -112,10 +114,12 @@ def _num(value) -> float | None:
 
 
 def chart(table: Table, kind: str, series: list[tuple[int, str]], axis: str, **extra) -> dict:
-    """Chart.js-ready data from a table: labels from column 0, one dataset per column."""
+    """Chart.js-ready data from a table: labels from column 0, one dataset per column, and
+    how the page writes amounts (static/js/charts.js formats them the same way)."""
     return {
         "kind": kind,
         "axis": axis,
+        "money": money_js(current_tenant().currency),
         "labels": [str(row[0]) for row in table.rows],
         "datasets": [
             {"label": label, "data": [_num(row[col]) for row in table.rows]}
@@ -193,8 +197,8 @@ def _manager_cache_key(tenant: Tenant, filters: Filters) -> str:
     return ":".join(
         str(part)
         for part in (
-            "reporting:manager:v1", tenant.pk, tenant.created_at.timestamp(), tenant.currency,
-            p.start, p.end, filters.query(), latest or 0,
+            "reporting:manager:v2", tenant.pk, tenant.created_at.timestamp(), tenant.currency,
+            money_locale(), p.start, p.end, filters.query(), latest or 0,
         )
     )  # fmt: skip
 

@@ -7,8 +7,10 @@ and `manage.py scorecard --format table` present them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
+
+from crm.money import format_money
+from crm.tenancy import current_tenant
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,7 @@ FIGURES: dict[str, Figure] = {
 
 
 def format_value(key: str, value: Any, *, currency: str = "", compact: bool = False) -> str:
-    """The figure as a person reads it: "66.7 %", "5,000.00 EUR", "12.5 days", "—"."""
+    """The figure as a person reads it: "66.7 %", "€5,000.50", "12.5 days", "—"."""
     if value is None:
         return "—"
     unit = FIGURES[key].unit if key in FIGURES else ""
@@ -59,9 +61,8 @@ def format_value(key: str, value: Any, *, currency: str = "", compact: bool = Fa
     if unit == "ratio":
         return f"{float(value):.2f}×"
     if unit == "money":
-        if compact:  # a tile: whole units (the exact amount is in the records and the CSV)
-            return f"{Decimal(value):,.0f} {currency}".strip()
-        return f"{Decimal(value):,.2f} {currency}".strip()
+        # A tile (compact) shows whole units: the exact amount is in the records and the CSV.
+        return format_money(value, currency or current_tenant().currency, whole=compact)
     if unit == "days":
         return f"{float(value):.1f} days"
     if unit == "hours":

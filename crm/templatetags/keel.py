@@ -2,9 +2,22 @@ from django import template
 from django.urls import reverse
 from django.utils.html import format_html_join
 
+from crm import money as _money
 from crm.tenancy import current_tenant
 
 register = template.Library()
+
+
+@register.filter
+def money(value, currency: str | None = None) -> str:
+    """{{ deal.amount|money:tenant.currency }}: "€12,500", "€99.50", "—" (crm.money)."""
+    return _money.format_money(value, currency or current_tenant().currency)
+
+
+@register.filter
+def money_short(value, currency: str | None = None) -> str:
+    """Compact, for column headers and cards: "€4.5K", "€1.2M" (crm.money)."""
+    return _money.format_money_short(value, currency or current_tenant().currency)
 
 
 @register.simple_tag

@@ -26,6 +26,7 @@ from contacts.services.automation import (
     url_for,
 )
 from crm.models import Membership, NotificationKind, Role
+from crm.money import format_money
 from crm.notifications import notification_key, notify
 from crm.tenancy import current_tenant
 from pipeline.models import Deal, Pipeline, StageTransition
@@ -104,7 +105,7 @@ class WeekSummary:
 
 
 def _money(amount: Decimal | None, currency: str) -> str:
-    return f"{currency} {amount or 0:,.0f}"
+    return format_money(amount or 0, currency, whole=True)
 
 
 def week_summary(*, now: datetime) -> WeekSummary:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from functools import lru_cache
 
 from django import template
@@ -11,43 +11,15 @@ from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 
+from crm.money import format_money, money_locale
+from crm.templatetags import keel
+
 register = template.Library()
 
-SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥", "INR": "₹"}
-
-
-def _symbol(currency: str) -> tuple[str, str]:
-    code = (currency or "").upper()
-    if code in SYMBOLS:
-        return SYMBOLS[code], ""
-    return "", f" {code}"
-
-
-@register.filter
-def money(value, currency: str = "EUR") -> str:
-    """12500 → "€12,500"; 99.5 → "€99.50"; None → "—"."""
-    if value in (None, ""):
-        return "—"
-    amount = Decimal(value)
-    prefix, suffix = _symbol(currency)
-    text = f"{amount:,.0f}" if amount == amount.to_integral_value() else f"{amount:,.2f}"
-    return f"{prefix}{text}{suffix}"
-
-
-@register.filter
-def money_short(value, currency: str = "EUR") -> str:
-    """Compact for headers and cards: €950, €4.5k, €48k, €1.2M."""
-    if value in (None, ""):
-        return "—"
-    amount = Decimal(value)
-    prefix, suffix = _symbol(currency)
-    for size, unit in ((Decimal(1_000_000), "M"), (Decimal(1_000), "k")):
-        if abs(amount) >= size:
-            scaled = amount / size
-            places = Decimal("1") if abs(scaled) >= 10 else Decimal("0.1")
-            text = str(scaled.quantize(places, rounding=ROUND_HALF_UP)).removesuffix(".0")
-            return f"{prefix}{text}{unit}{suffix}"
-    return f"{prefix}{amount:,.0f}{suffix}"
+# Amounts have one format everywhere (crm.money); the filters are here too because the
+# deal templates load this library.
+register.filter("money", keel.money)
+register.filter("money_short", keel.money_short)
 
 
 @register.filter
@@ -185,12 +157,16 @@ def forecast_cell(context, base: dict, cell, plain: bool = False, **extra) -> st
     if not cell.count:
         return EMPTY_CELL
     currency = context["tenant"].currency
+    cache = context.render_context  # the locale once per rendering, not per cell
+    locale = cache.get("money_locale") or cache.setdefault("money_locale", money_locale())
+    weighted = format_money(cell.weighted, currency, locale=locale)
+    amount = format_money(cell.amount, currency, locale=locale)
     if plain:
         return format_html(
             '<td class="text-end"><span class="forecast-weighted">{}</span>'
             '<span class="forecast-amount">{} · {}</span></td>',
-            money(cell.weighted, currency),
-            money(cell.amount, currency),
+            weighted,
+            amount,
             cell.count,
         )
     return format_html(
@@ -198,8 +174,8 @@ def forecast_cell(context, base: dict, cell, plain: bool = False, **extra) -> st
         '<span class="forecast-weighted">{}</span>'
         '<span class="forecast-amount">{} · {}</span></a></td>',
         deal_list_url(context, base, **extra),
-        money(cell.weighted, currency),
-        money(cell.amount, currency),
+        weighted,
+        amount,
         cell.count,
     )
 

@@ -7,6 +7,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from contacts.selectors import member_choices
+from crm.money import money_js
 from pipeline import selectors
 from pipeline.models import Pipeline
 from pipeline.views.common import pipeline_view
@@ -57,5 +58,6 @@ def forecast(request: HttpRequest) -> HttpResponse:
         "show_all_query": everyone.urlencode(),
         "link_base": base,
         "today": today,
+        "money": money_js(request.tenant.currency),  # for the chart's axis and tooltips
     }
     return render(request, "pipeline/forecast.html", context)

@@ -6,6 +6,8 @@ from decimal import Decimal
 
 from django import template
 
+from crm.money import format_money
+from crm.tenancy import current_tenant
 from reporting.figures import format_value
 
 register = template.Library()
@@ -18,7 +20,8 @@ def figure(key: str, value, currency: str = "") -> str:
 
 @register.filter
 def cell(value, column: str = "") -> str:
-    """A table cell: shares as percentages, amounts with two decimals, None as a dash."""
+    """A table cell: shares as percentages, amounts (the tables' only decimals) in the
+    workspace's currency, None as a dash."""
     if value is None or value == "":
         return "—"
     name = (column or "").lower()
@@ -27,7 +30,7 @@ def cell(value, column: str = "") -> str:
     ):  # fmt: skip
         return f"{value * 100:.1f} %"
     if isinstance(value, Decimal):
-        return f"{value:,.2f}"
+        return format_money(value, current_tenant().currency)
     if isinstance(value, float):
         return f"{value:,.1f}"
     if isinstance(value, int) and not isinstance(value, bool):

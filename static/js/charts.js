@@ -14,7 +14,6 @@
   const dashes = [[], [6, 4], [2, 3], [10, 3, 2, 3]];
   const shapes = ["circle", "rectRot", "triangle", "rect", "star"];
   const reduced = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
-  const money = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
 
   Chart.defaults.font.family = css.getPropertyValue("--bs-body-font-family") || "system-ui";
   Chart.defaults.color = text;
@@ -40,13 +39,25 @@
     return ctx.createPattern(tile, "repeat");
   }
 
-  function format(axis, value) {
+  // Numbers as the server writes them: amounts in the workspace's currency and Keel's
+  // locale (crm.money.money_js, carried by each chart's JSON), whole units; compact on axes.
+  function formats(money) {
+    const locale = (money && money.locale) || undefined;
+    const currency = (money && money.currency) || "EUR";
+    return {
+      whole: new Intl.NumberFormat(locale, { maximumFractionDigits: 0 }),
+      money: new Intl.NumberFormat(locale, { style: "currency", currency: currency, maximumFractionDigits: 0 }),
+      tick: new Intl.NumberFormat(locale, { style: "currency", currency: currency, notation: "compact", maximumFractionDigits: 1 }),
+    };
+  }
+
+  function format(axis, value, f, tick) {
     if (value === null || value === undefined) return "no data";
     switch (axis) {
       case "percent": return (value * 100).toFixed(0) + " %";
-      case "money": return money.format(value);
+      case "money": return (tick ? f.tick : f.money).format(value);
       case "days": return value.toFixed(1) + " d";
-      default: return money.format(value);
+      default: return f.whole.format(value);
     }
   }
 
@@ -54,6 +65,7 @@
     const source = document.getElementById(canvas.dataset.chart);
     if (!source) return;
     const data = JSON.parse(source.textContent);
+    const f = formats(data.money);
     const horizontal = data.kind === "hbar";
     const line = data.kind === "line";
     const datasets = data.datasets.map(function (set, i) {
@@ -95,7 +107,7 @@
     const valueAxis = {
       beginAtZero: true,
       // Counts are whole numbers: no 0.2, 0.4… ticks that print as "0".
-      ticks: { precision: data.axis === "count" ? 0 : undefined, callback: function (v) { return format(data.axis, v); } },
+      ticks: { precision: data.axis === "count" ? 0 : undefined, callback: function (v) { return format(data.axis, v, f, true); } },
       grid: { color: grid },
     };
     if (horizontal) {
@@ -110,7 +122,7 @@
         position: "right",
         beginAtZero: true,
         grid: { drawOnChartArea: false },
-        ticks: { callback: function (v) { return format(data.secondary, v); } },
+        ticks: { callback: function (v) { return format(data.secondary, v, f, true); } },
         title: { display: true, text: "days" },
       };
     }
@@ -128,7 +140,7 @@
             callbacks: {
               label: function (item) {
                 const axis = item.dataset.yAxisID === "y2" ? data.secondary : (item.dataset.label.indexOf("days") >= 0 ? "days" : data.axis);
-                return item.dataset.label + ": " + format(axis, item.raw);
+                return item.dataset.label + ": " + format(axis, item.raw, f);
               },
             },
           },

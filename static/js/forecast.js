@@ -8,7 +8,8 @@
   const numbers = function (name) { return split(name).map(function (v) { return Number(v) || 0; }); };
   const styles = getComputedStyle(document.documentElement);
   const brand = styles.getPropertyValue("--keel-brand").trim() || "#3b5bdb";
-  const money = new Intl.NumberFormat(undefined, {
+  // Amounts as the server writes them (crm.money): the workspace's currency, Keel's locale.
+  const money = new Intl.NumberFormat(canvas.dataset.locale || undefined, {
     style: "currency", currency: canvas.dataset.currency || "EUR", maximumFractionDigits: 0,
   });
   new Chart(canvas, {

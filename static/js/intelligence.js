@@ -28,7 +28,10 @@
   const text = (css.getPropertyValue("--bs-secondary-color") || "#6b7280").trim();
   const grid = (css.getPropertyValue("--keel-border") || "#e5e7eb").trim();
   const reduced = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
-  const money = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
+  // Amounts as the server writes them (crm.money): the workspace's currency, Keel's locale.
+  const money = new Intl.NumberFormat(data.money.locale, {
+    style: "currency", currency: data.money.currency, maximumFractionDigits: 0,
+  });
   const style = {
     invest: { colour: brand, shape: "circle" },
     protect: { colour: "#0f766e", shape: "rectRot" },
@@ -40,7 +43,7 @@
   Chart.defaults.color = text;
   if (reduced) Chart.defaults.animation = false;
 
-  const amount = function (v) { return money.format(v) + " " + data.currency; };
+  const amount = function (v) { return money.format(v); };
   const maxX = Math.max(data.thresholds.x, ...data.points.map(function (p) { return p.x; })) * 1.08 || 1;
   const maxY = Math.max(data.thresholds.y, ...data.points.map(function (p) { return p.y; })) * 1.08 || 1;
 

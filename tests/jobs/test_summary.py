@@ -54,7 +54,7 @@ def test_the_summary_counts_last_week_per_pipeline(org_a, clock):
     assert (summary.start, summary.end) == (at(2026, 6, 1, 0, 0), at(2026, 6, 8, 0, 0))
     assert (sales.moves, sales.new, sales.won, sales.lost, sales.stale) == (1, 3, 1, 1, 1)
     assert (sales.new_amount, sales.won_amount) == (26_000, 20_000)
-    assert "Sales: 1 moved · 3 new (EUR 26,000) · 1 won (EUR 20,000) · 1 lost · 1 stale now" in (
+    assert "Sales: 1 moved · 3 new (€26,000) · 1 won (€20,000) · 1 lost · 1 stale now" in (
         summary.text("EUR")
     )
 

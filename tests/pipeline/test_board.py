@@ -40,7 +40,7 @@ def test_the_board_shows_columns_with_count_amount_and_weighted_amount(org_a, bo
     html = response.content.decode()
     head = html[html.index(f'id="stage-head-{board["Proposal"].pk}"') :][:1500]
     assert ">2<" in head  # the count
-    assert "€40k" in head and "€24k" in head  # amount, and weighted at 60 %
+    assert "€40K" in head and "€24K" in head  # amount, and weighted at 60 %
     assert "Tiny lead" in html
     assert "Won" not in head
 

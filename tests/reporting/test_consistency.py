@@ -90,7 +90,7 @@ def test_the_dashboard_shows_the_commands_figures(org_a, story):
         t.key: t for t in response.context["effectiveness_tiles"] + response.context["health_tiles"]
     }
     assert tiles["close_rate"].shown == "75.0 %"  # 3 won of 4 closed
-    assert tiles["won_revenue"].shown == "10,500 EUR"  # whole units on a tile
+    assert tiles["won_revenue"].shown == "€10,500"  # whole units on a tile
     assert "75.0 %" in response.content.decode()
 
 

@@ -345,3 +345,38 @@ def test_the_command_prints_a_table(org_a):
 def test_the_command_refuses_bad_arguments(org_a, org_b, args, message):
     with pytest.raises(CommandError, match=message):
         call_command("scorecard", *args, stdout=io.StringIO())
+
+
+# Money
+
+
+def test_an_amount_reads_the_same_on_the_dashboard_the_forecast_and_the_deal(org_a, time_machine):
+    time_machine.move_to(berlin(2030, 5, 14, 12))
+    with org_a.activate():
+        book = make_book()
+        deal = book.deal(
+            created=berlin(2030, 4, 1),
+            owner=org_a.rep.user,
+            amount=1_122_950,
+            expected_close=date(2030, 5, 10),
+            moves=[(book.won, berlin(2030, 5, 10))],
+        )
+    client = org_a.client_for(org_a.manager)
+    dashboard = client.get(org_a.url("reports/?period=custom&start=2030-05-01&end=2030-05-31"))
+    forecast = client.get(org_a.url("forecast/")).content.decode()
+    deal_page = client.get(org_a.url(f"deals/{deal.pk}/")).content.decode()
+
+    shown = "€1,122,950"
+    tile = dashboard.content.decode().split('id="tile-won_revenue"')[1].split("</article>")[0]
+    assert re.search(rf">\s*{shown}\s*</a>", tile)
+    assert f'<div class="forecast-tile-figure">{shown}</div>' in forecast
+    assert f"<dd>{shown}</dd>" in deal_page
+    # The team table's cell: the same amount, the same way.
+    assert f'data-label="Won revenue">{shown}</td>' in dashboard.content.decode()
+
+
+def test_a_revenue_target_is_shown_in_the_workspaces_money_format(org_a):
+    with org_a.activate():
+        RevenueTarget.objects.create(start=date(2026, 3, 1), end=date(2026, 4, 1), amount=25_000)
+    html = org_a.client_for(org_a.manager).get(org_a.url("reports/targets/")).content.decode()
+    assert "€25,000" in html and "25,000.00 EUR" not in html
