@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from django.db.models import Count, Q
 
 from crm import custom_fields
+from crm.tenancy import current_tenant_or_none
 
 if TYPE_CHECKING:
     from pipeline.models import Deal, Stage, StageCriterion
@@ -59,7 +60,12 @@ def is_custom_field(name: str) -> bool:
     return name.startswith(CUSTOM_PREFIX) and bool(CUSTOM_KEY.match(name[len(CUSTOM_PREFIX) :]))
 
 
+# Deal fields held in the tenant's currency: their inputs say which ("Budget (EUR)").
+MONEY_FIELDS = frozenset({"amount", "budget"})
+
+
 def field_label(name: str) -> str:
+    """The field's name, as criteria and reports describe it ("Budget filled in")."""
     from pipeline.models import Deal
 
     if name in Deal.CRITERION_FIELDS:
@@ -67,6 +73,19 @@ def field_label(name: str) -> str:
     if is_custom_field(name):
         return custom_fields.label("deal", name[len(CUSTOM_PREFIX) :])
     return name
+
+
+def input_label(name: str, *, currency: str | None = None) -> str:
+    """The label of the field's input, with its unit: "Budget (EUR)". A message shown
+    beside the input names the field the same way. `currency` defaults to the current
+    tenant's."""
+    label = field_label(name)
+    if name in MONEY_FIELDS:
+        tenant = current_tenant_or_none()
+        currency = currency or (tenant.currency if tenant else "")
+        if currency:
+            return f"{label} ({currency})"
+    return label
 
 
 def field_value(deal: Deal, name: str) -> Any:
@@ -140,7 +159,7 @@ def evaluate(
                     Unmet(
                         code=f"{c.when}:field:{c.field_name}",
                         kind="field",
-                        label=f"{field_label(c.field_name)} is required to {verb} "
+                        label=f"{input_label(c.field_name)} is required to {verb} "
                         f"{stage_names[c.stage_id]}.",
                         when=c.when,
                         stage_id=c.stage_id,

@@ -10,7 +10,7 @@ from django.db.models.functions import Lower
 from contacts.forms import NOT_HERE, ServiceModelForm, _list_choices, member_field
 from contacts.models import Activity, ChoiceList, Contact, Organization
 from crm import custom_fields
-from pipeline.criteria import CUSTOM_KEY, CUSTOM_PREFIX, field_label
+from pipeline.criteria import CUSTOM_KEY, CUSTOM_PREFIX, MONEY_FIELDS, field_label, input_label
 from pipeline.models import Deal, LostReason, Pipeline, Stage, StageCriterion
 
 
@@ -106,8 +106,8 @@ class DealForm(ServiceModelForm):
             label="Source",
         )
         self.initial.setdefault("source", deal.source)
-        self.fields["amount"].label = f"Amount ({currency})"
-        self.fields["budget"].label = f"Budget ({currency})"
+        for name in MONEY_FIELDS:
+            self.fields[name].label = input_label(name, currency=currency)
         if not deal.pk:
             stages = list(
                 Stage.objects.active()
@@ -147,9 +147,9 @@ def criterion_form_field(name: str, deal: Deal, *, currency: str) -> forms.Field
         if defn is not None:
             current = (deal.custom_fields or {}).get(defn.key)
             return custom_fields.form_field(defn, current=current, required=False)
-    if name in ("amount", "budget"):
+    if name in MONEY_FIELDS:
         return forms.DecimalField(
-            label=f"{label} ({currency})",
+            label=input_label(name, currency=currency),
             required=False,
             min_value=0,
             max_digits=14,

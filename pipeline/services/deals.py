@@ -34,7 +34,7 @@ from crm.events import publish
 from crm.models import User
 from crm.tenancy import current_tenant
 from pipeline import events
-from pipeline.criteria import entry_unmet, field_label, is_blank, unmet_criteria
+from pipeline.criteria import entry_unmet, input_label, is_blank, unmet_criteria
 from pipeline.models import (
     Deal,
     DealActivity,
@@ -270,7 +270,7 @@ def update_deal(
         if cleared:
             raise ValidationError(
                 {
-                    name: f"{deal.stage.name} requires {field_label(name).lower()}; "
+                    name: f"{input_label(name)} is required in {deal.stage.name}; "
                     "it cannot be cleared while the deal is in this stage."
                     for name in sorted(cleared)
                 }

@@ -29,7 +29,7 @@ def test_refuses_qualified_without_bant_and_lists_every_missing_field(tenant_a, 
     with pytest.raises(StageCriteriaUnmet) as exc:
         services.move_deal(deal, to_stage=sales["Qualified"], by=tenant_a.rep.user)
     assert exc.value.missing_fields == ["budget", "authority", "need", "timeline"]
-    assert "Budget is required to enter Qualified." in exc.value.messages
+    assert "Budget (EUR) is required to enter Qualified." in exc.value.messages
     deal.refresh_from_db()
     assert deal.stage == sales["New lead"]
     assert StageTransition.objects.filter(deal=deal).count() == 1  # only its creation

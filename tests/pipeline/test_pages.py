@@ -155,7 +155,7 @@ def test_creating_in_a_stage_whose_criteria_are_unmet_says_what_is_missing(org_a
         },
     )
     assert response.status_code == 422
-    assert "Amount is required to enter Proposal." in response.content.decode()
+    assert "Amount (EUR) is required to enter Proposal." in response.content.decode()
 
 
 def test_the_owner_must_be_an_active_member_of_this_tenant(org_a, org_b, sales):
