@@ -181,11 +181,15 @@ def _text(value: Any, names: dict[tuple[str, Any], str], field: str, tz: tzinfo)
         return ", ".join(_text(v, names, field, tz) for v in value)
     if isinstance(value, dict):
         return ", ".join(
-            f"{k.replace('_', ' ')}: {_text(v, names, k, tz)}"
-            for k, v in value.items()
-            if not is_blank(v)
+            f"{_key(k)}: {_text(v, names, k, tz)}" for k, v in value.items() if not is_blank(v)
         )
     return str(value)
+
+
+def _key(name: str) -> str:
+    """A key inside a value: a field ("last_name") or a model ("contacts.activity", the rows
+    a merge moved) in words."""
+    return record_label(name) if "." in name else name.replace("_", " ")
 
 
 def _ids(value: Any) -> list[int]:

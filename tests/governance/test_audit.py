@@ -279,6 +279,19 @@ def test_records_are_named_by_their_verbose_name(org_a):
     assert "Assignment rule" in html and "Assignmentrule" not in html
     assert ("Members", "Rep Acme") in [(c.label, c.new) for c in created.changes]
 
+    with org_a.activate():
+        ada = factories.ContactFactory(first_name="Ada")
+        record_event(
+            actor=None,
+            verb="contact.merged",
+            target=ada,
+            changes={"moved": {"contacts.activity": 2, "pipeline.dealcontact": 1}},
+        )
+    (merged,), _ = results(org_a, f"target=contacts.contact:{ada.pk}")
+    assert [(c.label, c.old, c.new) for c in merged.changes] == [
+        ("Moved", None, "Activity: 2, Deal contact: 1")
+    ]
+
 
 def test_the_audit_page_reads_in_a_bounded_number_of_queries(org_a):
     from django.db import connection
