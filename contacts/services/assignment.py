@@ -121,8 +121,12 @@ def pick_assignee(
     return Assignment(rule=rule, user=user) if user else None
 
 
-def record_assignment(record: Any, *, assignment: Assignment, by: User | None, url: str) -> None:
-    """Log the automatic assignment (once per record) and tell the new owner."""
+def record_assignment(
+    record: Any, *, assignment: Assignment, by: User | None, url: str, list_url: str = ""
+) -> None:
+    """Log the automatic assignment (once per record) and tell the new owner, unless they
+    created the record themselves. `list_url` is the list of the owner's records of this
+    type (where a digest of several assignments leads, e.g. after an import)."""
     label = record._meta.verbose_name
     entry = log_once(
         automation=Automation.ASSIGNMENT,
@@ -141,8 +145,6 @@ def record_assignment(record: Any, *, assignment: Assignment, by: User | None, u
         target=record,
         changes={"owner": [None, assignment.user.pk], "rule": [None, assignment.rule.name]},
     )
-    if by is not None and assignment.user.pk == by.pk:
-        return  # whoever created it knows
     notify(
         recipient=assignment.user,
         kind=NotificationKind.ASSIGNMENT,
@@ -150,6 +152,9 @@ def record_assignment(record: Any, *, assignment: Assignment, by: User | None, u
         title=f"New {label} for you: {record}",
         body=f"{record} was assigned to you by the rule “{assignment.rule.name}”.",
         url=url,
+        actor=by,  # whoever created it knows
+        line=f"{label.capitalize()}: {record}",
+        digest_url=list_url and f"{list_url}?owner=me",
     )
 
 
@@ -172,6 +177,7 @@ def assign_new_contact(contact: Contact, *, by: User | None) -> User | None:
         assignment=assignment,
         by=by,
         url=url_for("contacts:contact-detail", contact.pk),
+        list_url=url_for("contacts:contact-list"),
     )
     return assignment.user
 

@@ -28,11 +28,10 @@ from contacts.services.automation import (
     url_for,
 )
 from crm.models import NotificationKind
-from crm.notifications import notification_key, notify
+from crm.notifications import DIGEST_LIST, grouped, notification_key, notify
 from crm.tenancy import current_tenant
 
 CATCH_UP = timedelta(hours=12)
-DIGEST_LIST = 15  # tasks named in a digest; the rest are counted
 
 
 def _open(tasks: QuerySet) -> QuerySet:
@@ -68,38 +67,62 @@ def due_reminders(tasks: QuerySet, *, now: datetime, leads: Iterable[int]) -> Qu
 def send_due_reminders(*, now: datetime) -> int:
     """Remind each assignee of their tasks falling due (current tenant); returns how many.
 
-    A task whose assignee has left is marked done for this due time without a notice.
+    A task whose assignee has left, or which its assignee added for themselves within
+    the lead time, is marked done for this due time without a notice (and is no run).
     """
-    lead = automation_settings().reminder_lead_minutes
+    minutes = automation_settings().reminder_lead_minutes
     tz = current_tenant().tz
     sent = 0
-    tasks = due_reminders(Task.objects.all(), now=now, leads=[lead]).select_related(
-        "contact", "organization"
+    tasks = due_reminders(Task.objects.all(), now=now, leads=[minutes]).select_related(
+        "contact", "organization", "created_by"
     )
-    for task in tasks.order_by("due_at", "pk"):
-        assignee = active_member(task.assignee_id)
-        when = formats.date_format(task.due_at.astimezone(tz), "D j M, H:i")
-        entry = log_once(
-            automation=Automation.TASK_REMINDER,
-            subject=task,
-            window=task.due_at,
-            user=assignee,
-            summary=f"Reminded {assignee or 'nobody (assignee left)'}: {task.title}",
-            url=_task_url(task),
-        )
-        if entry is None or assignee is None:
-            continue
-        about = task.contact or task.organization
-        notify(
-            recipient=assignee,
-            kind=NotificationKind.TASK_DUE,
-            key=notification_key("task_due", f"task-{task.pk}", "due", task.due_at.isoformat()),
-            title=f"Due {when}: {task.title}",
-            body=f"{task.title}\nDue {when}" + (f"\nFor {about}" if about else ""),
-            url=entry.url,
-        )
-        sent += 1
+    with grouped():
+        for task in tasks.order_by("due_at", "pk"):
+            sent += _remind(task, tz=tz, lead=timedelta(minutes=minutes))
     return sent
+
+
+def _remind(task: Task, *, tz, lead: timedelta) -> int:
+    assignee = active_member(task.assignee_id)
+    # Planned by hand inside the lead time: the reminder would tell them what they just
+    # did, so they are its actor (notify sends nothing to the actor).
+    actor = (
+        task.created_by
+        if task.source == Task.Source.MANUAL and task.created_at > task.due_at - lead
+        else None
+    )
+    own = assignee is not None and actor is not None and actor.pk == assignee.pk
+    when = formats.date_format(task.due_at.astimezone(tz), "D j M, H:i")
+    if assignee is None:
+        summary = f"Nobody reminded (assignee left): {task.title}"
+    elif own:
+        summary = f"Not reminded ({assignee} planned it within the lead time): {task.title}"
+    else:
+        summary = f"Reminded {assignee}: {task.title}"
+    entry = log_once(
+        automation=Automation.TASK_REMINDER,
+        subject=task,
+        window=task.due_at,
+        user=assignee,
+        summary=summary,
+        url=_task_url(task),
+        detail={"skipped": True} if own else None,
+    )
+    if entry is None or assignee is None or own:
+        return 0
+    about = task.contact or task.organization
+    notify(
+        recipient=assignee,
+        kind=NotificationKind.TASK_DUE,
+        key=notification_key("task_due", f"task-{task.pk}", "due", task.due_at.isoformat()),
+        title=f"Due {when}: {task.title}",
+        body=f"{task.title}\nDue {when}" + (f"\nFor {about}" if about else ""),
+        url=entry.url,
+        actor=actor,
+        line=f"{when}: {task.title}" + (f" ({about})" if about else ""),
+        digest_url=url_for("home"),
+    )
+    return 1
 
 
 def _task_url(task: Task) -> str:

@@ -27,6 +27,10 @@ def assign_new_deal(deal: Deal, *, by: User | None) -> User | None:
         Deal.objects.filter(pk=deal.pk).update(owner=assignment.user)
         deal.owner = assignment.user
     record_assignment(
-        deal, assignment=assignment, by=by, url=url_for("pipeline:deal-detail", deal.pk)
+        deal,
+        assignment=assignment,
+        by=by,
+        url=url_for("pipeline:deal-detail", deal.pk),
+        list_url=url_for("pipeline:deal-list"),
     )
     return assignment.user

@@ -9,7 +9,9 @@ So moving a deal or logging an activity on it clears the stale state.
 
 Alerts: the owner hears once per stage visit (the "limit" step, keyed by
 `stage_entered_at`); at twice the limit the managers hear too (the "twice" step). A
-deal nobody owns alerts the managers at the first step.
+deal nobody owns alerts the managers at the first step. Alerts of one scan are grouped:
+a member with several gets one digest ("5 deals went stale") leading to their stale
+deals.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from django.db.models.functions import Coalesce, Greatest
 from contacts.models import Automation
 from contacts.services.automation import active_member, log_once, logged, managers, url_for
 from crm.models import NotificationKind, User
-from crm.notifications import notification_key, notify
+from crm.notifications import grouped, notification_key, notify
 from crm.tenancy import current_tenant
 from pipeline.models import DEFAULT_ROTTING_DAYS, Deal, DealActivity, PipelineSettings, Stage
 
@@ -145,15 +147,17 @@ def send_stale_alerts(*, now: datetime) -> int:
         .order_by("pk")
     )
     written = 0
-    for deal in deals:
-        owner = active_member(deal.owner_id)
-        for step, factor in ((LIMIT, 1), (TWICE, 2)):
-            if not _is_past(deal, now, factor):
-                continue
-            recipients = (
-                [owner] if owner and step == LIMIT else managers(exclude=[deal.owner_id or 0])
-            )
-            written += _alert(deal, step=step, reason=_reason(deal, now, factor), to=recipients)
+    with grouped():
+        for deal in deals:
+            owner = active_member(deal.owner_id)
+            for step, factor in ((LIMIT, 1), (TWICE, 2)):
+                if not _is_past(deal, now, factor):
+                    continue
+                recipients = (
+                    [owner] if owner and step == LIMIT else managers(exclude=[deal.owner_id or 0])
+                )
+                reason = _reason(deal, now, factor)
+                written += _alert(deal, step=step, reason=reason, to=recipients)
     return written
 
 
@@ -174,6 +178,7 @@ def _alert(deal: Deal, *, step: str, reason: str, to: list[User]) -> int:
     visit = deal.stage_entered_at.isoformat()
     tz = current_tenant().tz
     since = deal.stage_entered_at.astimezone(tz).strftime("%d %b %Y")
+    stale_list = url_for("pipeline:deal-list")
     for user in to:
         notify(
             recipient=user,
@@ -189,5 +194,8 @@ def _alert(deal: Deal, *, step: str, reason: str, to: list[User]) -> int:
                 "Log what happened or move the deal to its next stage."
             ),
             url=url,
+            line=f"{deal.name}: {reason}" + (" (twice the limit)" if step == TWICE else ""),
+            digest_url=stale_list
+            and f"{stale_list}?stale=true" + ("&owner=me" if user.pk == deal.owner_id else ""),
         )
     return 1

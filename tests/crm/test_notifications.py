@@ -5,7 +5,13 @@ from django.core import mail
 from django.db import connection, transaction
 
 from crm.models import Notification
-from crm.notifications import deliver_email, notification_key, notify, save_preferences
+from crm.notifications import (
+    deliver_email,
+    grouped,
+    notification_key,
+    notify,
+    save_preferences,
+)
 from crm.tenancy import tenant_context
 
 
@@ -139,6 +145,98 @@ def test_the_preferences_page_saves_choices(org_a):
         'name="stale_deal:email" id="stale_deal-email" aria-label="Stale-deal alerts by e-mail">'
         in page
     )
+
+
+def test_nobody_is_told_of_their_own_action(org_a, django_capture_on_commit_callbacks):
+    with org_a.activate(), django_capture_on_commit_callbacks(execute=True):
+        own = _notify(org_a, org_a.rep.user, actor=org_a.rep.user)
+        by_someone_else = _notify(org_a, org_a.rep.user, key="other", actor=org_a.manager.user)
+        with grouped():
+            _notify(org_a, org_a.rep.user, key="held-own", actor=org_a.rep.user)
+        assert own is None and by_someone_else is not None
+        assert list(Notification.objects.values_list("key", flat=True)) == ["other"]
+    assert len(mail.outbox) == 1
+
+
+def _several(org, user, keys, **kw):
+    for key in keys:
+        _notify(org, user, key=key, line=f"Deal {key}", digest_url="/acme/deals/?stale=true", **kw)
+
+
+def test_notices_falling_together_become_one_digest_per_member_and_kind(
+    org_a, django_capture_on_commit_callbacks
+):
+    with org_a.activate(), django_capture_on_commit_callbacks(execute=True), grouped():
+        _several(org_a, org_a.rep.user, ["d1", "d2", "d3"])
+        _notify(org_a, org_a.rep.user, key="r1", kind="renewal")
+        _notify(org_a, org_a.manager.user, key="d1")
+    with org_a.activate():
+        rep = list(Notification.objects.filter(recipient=org_a.rep.user).order_by("kind"))
+        manager = Notification.objects.get(recipient=org_a.manager.user)
+    assert [(n.kind, n.title) for n in rep] == [
+        ("renewal", "Deal is stale"),
+        ("stale_deal", "3 deals went stale"),
+    ]
+    digest = rep[1]
+    assert digest.body == "• Deal d1\n• Deal d2\n• Deal d3"
+    assert digest.url == "/acme/deals/?stale=true"
+    assert digest.key.startswith(f"stale_deal:user-{org_a.rep.user.pk}:digest:")
+    assert all(n.read_at is None and n.emailed_at for n in [*rep, manager])
+    assert manager.key == "d1" and manager.url == "/acme/"  # alone: the notice itself
+    assert sorted(m.subject for m in mail.outbox) == [
+        "[Acme] 3 deals went stale",
+        "[Acme] Deal is stale",
+        "[Acme] Deal is stale",
+    ]
+
+
+def test_a_rerun_of_grouped_notices_sends_nothing_more(org_a, django_capture_on_commit_callbacks):
+    with org_a.activate(), django_capture_on_commit_callbacks(execute=True):
+        for _ in range(2):
+            with grouped():
+                _several(org_a, org_a.rep.user, ["d1", "d2"])
+        assert Notification.objects.count() == 1
+    assert len(mail.outbox) == 1
+
+
+def test_a_digest_names_fifteen_and_counts_the_rest_and_mixed_links_lead_to_the_inbox(org_a):
+    with org_a.activate():
+        with grouped():
+            _several(org_a, org_a.rep.user, [f"d{i:02}" for i in range(20)])
+            _notify(org_a, org_a.rep.user, key="elsewhere", digest_url="/acme/other/")
+        digest = Notification.objects.get()
+    assert digest.title == "21 deals went stale"
+    assert digest.body.splitlines()[-1] == "… and 6 more"
+    assert digest.url == "/acme/notifications/"
+
+
+def test_a_held_notice_rolled_back_with_its_savepoint_is_not_sent(org_a):
+    with org_a.activate():
+        with grouped():
+            _several(org_a, org_a.rep.user, ["d1"])
+            try:
+                with transaction.atomic():
+                    _several(org_a, org_a.rep.user, ["d2"])
+                    raise RuntimeError("the row failed")
+            except RuntimeError:
+                pass
+        [alone] = Notification.objects.all()
+    assert alone.key == "d1" and alone.title == "Deal is stale" and alone.read_at is None
+
+
+def test_grouped_notices_follow_the_preferences(org_a, django_capture_on_commit_callbacks):
+    with org_a.activate(), django_capture_on_commit_callbacks(execute=True):
+        save_preferences(org_a.rep.user, {"stale_deal": (False, True)})
+        save_preferences(org_a.manager.user, {"stale_deal": (True, False)})
+        with grouped():
+            _several(org_a, org_a.rep.user, ["d1", "d2"])
+            _several(org_a, org_a.manager.user, ["d1"])
+    with org_a.activate():
+        rep = Notification.objects.get(recipient=org_a.rep.user)
+        manager = Notification.objects.get(recipient=org_a.manager.user)
+    assert rep.read_at is not None and rep.emailed_at is not None  # mail only
+    assert manager.read_at is None and not manager.email_wanted  # bell only
+    assert [m.subject for m in mail.outbox] == ["[Acme] 2 deals went stale"]
 
 
 @pytest.mark.postgres

@@ -99,8 +99,60 @@ def test_reminders_go_to_the_tenants_own_people_only(org_a, org_b, send):
 def test_a_task_created_through_the_service_is_reminded(org_a, clock, send):
     clock(at(2026, 6, 3, 9, 0))
     with org_a.activate():
-        create_task(by=org_a.rep.user, title="Send the offer", due_at=at(2026, 6, 3, 9, 10))
+        create_task(
+            by=org_a.manager.user,
+            title="Send the offer",
+            due_at=at(2026, 6, 3, 9, 10),
+            assignee=org_a.rep.user,
+        )
     assert send(org_a, send_due_reminders, now=at(2026, 6, 3, 9, 0)) == 1
+    [reminder] = notices(org_a, org_a.rep.user, "task_due")
+    assert reminder.title == "Due Wed 3 Jun, 09:10: Send the offer"
+
+
+def test_a_task_planned_for_oneself_within_the_lead_time_is_not_reminded(org_a, clock, send):
+    """They just planned it: a reminder now would tell them of their own action. One
+    planned earlier is reminded as usual."""
+    clock(at(2026, 6, 2, 17, 0))
+    with org_a.activate():
+        create_task(by=org_a.rep.user, title="Earlier", due_at=at(2026, 6, 3, 9, 12))
+    clock(at(2026, 6, 3, 9, 0))
+    with org_a.activate():
+        create_task(by=org_a.rep.user, title="Just now", due_at=at(2026, 6, 3, 9, 10))
+    assert send(org_a, send_due_reminders, now=at(2026, 6, 3, 9, 0)) == 1
+    assert send(org_a, send_due_reminders, now=at(2026, 6, 3, 9, 1)) == 0
+    assert [n.title for n in notices(org_a, org_a.rep.user, "task_due")] == [
+        "Due Wed 3 Jun, 09:12: Earlier"
+    ]
+    with org_a.activate():
+        skipped = AutomationLog.objects.get(detail__has_key="skipped")
+        assert skipped.summary.startswith("Not reminded")
+        assert AutomationLog.objects.runs().count() == 1  # METRICS.md automation_runs
+
+
+def test_reminders_falling_due_together_come_as_one_notice(org_a, clock, send):
+    now = clock(at(2026, 6, 3, 9, 0))
+    for minutes, title in ((5, "Call Ann"), (10, "Send the offer"), (14, "Book the room")):
+        _task(org_a, due=now + timedelta(minutes=minutes), title=title)
+    _task(org_a, due=now + timedelta(minutes=5), title="Manager's", assignee=org_a.manager)
+    assert send(org_a, send_due_reminders, now=now) == 4
+    assert send(org_a, send_due_reminders, now=now + timedelta(minutes=1)) == 0
+    [digest] = notices(org_a, org_a.rep.user, "task_due")
+    assert digest.title == "3 tasks falling due"
+    assert digest.body.splitlines() == [
+        "• Wed 3 Jun, 09:05: Call Ann",
+        "• Wed 3 Jun, 09:10: Send the offer",
+        "• Wed 3 Jun, 09:14: Book the room",
+    ]
+    assert digest.url == "/acme/"
+    [alone] = notices(org_a, org_a.manager.user, "task_due")
+    assert alone.title == "Due Wed 3 Jun, 09:05: Manager's"
+    assert sorted(m.subject for m in mail.outbox) == [
+        "[Acme] 3 tasks falling due",
+        "[Acme] Due Wed 3 Jun, 09:05: Manager's",
+    ]
+    with org_a.activate():
+        assert AutomationLog.objects.runs().count() == 4  # one run per task, as before
 
 
 # The daily digest

@@ -201,3 +201,47 @@ def test_the_scan_alerts_each_tenants_own_people_and_nobody_twice(org_a, org_b, 
     with org_a.activate():
         assert AutomationLog.objects.count() == 1
         assert Notification.objects.count() == 1
+
+
+def test_many_deals_going_stale_in_one_scan_give_each_owner_one_notice(org_a, clock, send):
+    """One digest per member and run, listing the deals and leading to their stale list;
+    a lone alert stays a notice about its deal; a second run sends nothing more."""
+    sales = sales_of(org_a)
+    clock(T0)
+    for name in ("Alpha", "Beta", "Gamma"):
+        _deal(org_a, sales["New lead"], name=name)
+    _deal(org_a, sales["New lead"], name="Rep two's", owner=org_a.rep2.user)
+    later = clock(T0 + timedelta(days=8))
+    assert send(org_a, send_stale_alerts, now=later) == 4
+    assert send(org_a, send_stale_alerts, now=clock(later + timedelta(minutes=5))) == 0
+    [digest] = notices(org_a, org_a.rep.user, "stale_deal")
+    assert digest.title == "3 deals went stale"
+    assert digest.body.splitlines() == [
+        f"• {name}: 8 days in New lead (limit 7)" for name in ("Alpha", "Beta", "Gamma")
+    ]
+    assert digest.url == "/acme/deals/?stale=true&owner=me"
+    assert digest.read_at is None and digest.emailed_at is not None
+    [alone] = notices(org_a, org_a.rep2.user, "stale_deal")
+    assert alone.title == "Stale deal: Rep two's"
+    assert sorted(m.subject for m in mail.outbox) == [
+        "[Acme] 3 deals went stale",
+        "[Acme] Stale deal: Rep two's",
+    ]
+    with org_a.activate():
+        # One done-once mark per deal, as without grouping (METRICS.md automation_runs).
+        assert AutomationLog.objects.runs().filter(automation="stale_deal").count() == 4
+
+
+def test_managers_get_one_digest_of_the_deals_at_twice_the_limit(org_a, clock, send):
+    sales = sales_of(org_a)
+    clock(T0)
+    _deal(org_a, sales["New lead"], name="Alpha")
+    _deal(org_a, sales["New lead"], name="Beta", owner=org_a.rep2.user)
+    assert send(org_a, send_stale_alerts, now=clock(T0 + timedelta(days=15))) == 4
+    [digest] = notices(org_a, org_a.manager.user, "stale_deal")
+    assert digest.title == "2 deals went stale"
+    assert digest.body.splitlines() == [
+        "• Alpha: 15 days in New lead (limit 7) (twice the limit)",
+        "• Beta: 15 days in New lead (limit 7) (twice the limit)",
+    ]
+    assert digest.url == "/acme/deals/?stale=true"
