@@ -26,7 +26,7 @@ from contacts.services.common import clean_model
 from contacts.services.work import snooze_target
 from crm.audit import diff, record_event
 from crm.models import Membership, NotificationKind, Tenant, User
-from crm.notifications import notification_key, notify
+from crm.notifications import grouped, notification_key, notify
 from crm.tenancy import current_tenant
 from intelligence import health
 from intelligence.models import (
@@ -249,34 +249,58 @@ def _start_episodes(starting: list[tuple[ChurnState, HealthScore]], *, day: date
     )
     fallback = managers()
     due = snooze_target("tomorrow", due_at=None, now=timezone.now(), tz=tenant.tz)
-    for state, score in starting:
-        org = orgs[state.organization_id]
-        owner = active_member(org.owner_id)
-        recipients = [owner] if owner else fallback
-        reasons = [p for p in sorted(score.components, key=lambda p: -p["points"]) if p["points"]]
-        lines = [f"• {health.explain(p)}" for p in reasons[:4]]
-        body = f"{org.name}: {state.reason}.\n" + "\n".join(lines)
-        url = tenant_reverse("contacts:organization-detail", org.pk)
-        key = notification_key("churn_risk", f"org-{org.pk}", f"episode-{state.episode}")
-        for user in recipients:
-            notify(
-                recipient=user,
-                kind=NotificationKind.CHURN_RISK,
-                key=key,
-                title=f"Customer at risk: {org.name}",
-                body=body,
-                url=url,
+    at_risk = tenant_reverse("intelligence:at-risk")
+    with grouped():  # several customers at risk at once: one notice listing them
+        for state, score in starting:
+            _start_episode(
+                state,
+                score,
+                org=orgs[state.organization_id],
+                fallback=fallback,
+                due=due,
+                at_risk=at_risk,
             )
-        assignee = owner or (fallback[0] if fallback else None)
-        if assignee is not None:
-            state.task = _follow_up(org, assignee=assignee, key=key, body=body, due=due)
-            state.save(update_fields=["task"])
-        record_event(
-            actor=None,
-            verb="churn_risk.started",
-            target=org,
-            changes={"episode": [state.episode - 1, state.episode], "reason": [None, state.reason]},
+
+
+def _start_episode(
+    state: ChurnState,
+    score: HealthScore,
+    *,
+    org: Organization,
+    fallback: list[User],
+    due,
+    at_risk: str,
+) -> None:
+    from crm.templatetags.keel import tenant_reverse
+
+    owner = active_member(org.owner_id)
+    recipients = [owner] if owner else fallback
+    reasons = [p for p in sorted(score.components, key=lambda p: -p["points"]) if p["points"]]
+    lines = [f"• {health.explain(p)}" for p in reasons[:4]]
+    body = f"{org.name}: {state.reason}.\n" + "\n".join(lines)
+    url = tenant_reverse("contacts:organization-detail", org.pk)
+    key = notification_key("churn_risk", f"org-{org.pk}", f"episode-{state.episode}")
+    for user in recipients:
+        notify(
+            recipient=user,
+            kind=NotificationKind.CHURN_RISK,
+            key=key,
+            title=f"Customer at risk: {org.name}",
+            body=body,
+            url=url,
+            line=f"{org.name}: {state.reason}",
+            digest_url=at_risk,
         )
+    assignee = owner or (fallback[0] if fallback else None)
+    if assignee is not None:
+        state.task = _follow_up(org, assignee=assignee, key=key, body=body, due=due)
+        state.save(update_fields=["task"])
+    record_event(
+        actor=None,
+        verb="churn_risk.started",
+        target=org,
+        changes={"episode": [state.episode - 1, state.episode], "reason": [None, state.reason]},
+    )
 
 
 def _follow_up(org: Organization, *, assignee: User, key: str, body: str, due) -> Task | None:

@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from crm.audit import record_event
 from crm.models import Tenant, User
+from crm.notifications import grouped
 from crm.tenancy import current_tenant, tenant_context
 from governance.imports import csvfile, targets
 from governance.imports.rows import IMPORTERS, Planned, Row
@@ -274,7 +275,8 @@ def run_import_chunk(*, job_id: int, limit: int | None = None) -> bool:
     rows, offset = _read_chunk(job, limit or chunk_rows())
     if rows:
         importer = IMPORTERS[job.kind](mapping=job.mapping, by=job.created_by, job_id=job.pk)
-        result = importer.apply(importer.plan(rows))
+        with grouped():  # a chunk's automatic assignments: one notice per new owner
+            result = importer.apply(importer.plan(rows))
         ImportRowError.objects.bulk_create(
             [
                 ImportRowError(tenant=job.tenant, job=job, row_number=n, message=m, values=v)

@@ -6,7 +6,9 @@ that date in the tenant's time zone until the contract ends. The owner gets it (
 managers when nobody owns the deal); offsets marked `copy_managers` copy the managers.
 When several notices fall due at once (a deal won 40 days before its contract ends),
 only the nearest is sent and the others are recorded as skipped. The first notice also
-opens a renewal deal in the tenant's renewals pipeline, once per contract end.
+opens a renewal deal in the tenant's renewals pipeline, once per contract end. Notices
+of one run are grouped: a member with several gets one digest ("3 contracts up for
+renewal") leading to the renewals pipeline.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from contacts.services.automation import (
 from crm.audit import record_event
 from crm.events import publish
 from crm.models import NotificationKind, Tenant, User
-from crm.notifications import notification_key, notify
+from crm.notifications import grouped, notification_key, notify
 from crm.tenancy import current_tenant
 from pipeline.automation_models import DEFAULT_RENEWAL_OFFSETS, RenewalOffset
 from pipeline.models import Deal, Pipeline
@@ -155,28 +157,42 @@ def send_renewal_notices(*, now: datetime) -> int:
     ).values_list("subject_id", "window", "step"):
         done[(deal_id, window.astimezone(UTC).date())].add(step)
     sent = 0
-    for deal in deals:
-        days_left = (deal.contract_end - today).days
-        due = sorted(d for d in offsets if d >= days_left)
-        if not due:
+    with grouped():
+        for deal in deals:
+            sent += _notices_due(deal, today=today, offsets=offsets, logged=done)
+    return sent
+
+
+def _notices_due(
+    deal: Deal,
+    *,
+    today: date,
+    offsets: dict[int, RenewalOffset],
+    logged: dict[tuple[int, date], set[str]],
+) -> int:
+    """Send the nearest due notice of `deal` (recording the others as skipped) and open
+    its renewal deal; returns how many notices were sent (0 or 1)."""
+    days_left = (deal.contract_end - today).days
+    due = sorted(d for d in offsets if d >= days_left)
+    if not due:
+        return 0
+    sent = 0
+    steps = logged[(deal.pk, deal.contract_end)]
+    for days in due:
+        if str(days) in steps:
             continue
-        logged = done[(deal.pk, deal.contract_end)]
-        nearest = due[0]
-        for days in due:
-            if str(days) in logged:
-                continue
-            if days == nearest:
-                sent += _notice(deal, offset=offsets[days], days_left=days_left)
-            else:
-                log_once(
-                    automation=Automation.RENEWAL,
-                    subject=deal,
-                    window=date_window(deal.contract_end),
-                    step=str(days),
-                    summary=f"{deal.name}: {days}-day notice skipped ({days_left} days left)",
-                    detail={"skipped": True},
-                )
-        open_renewal_deal(deal)
+        if days == due[0]:
+            sent += _notice(deal, offset=offsets[days], days_left=days_left)
+        else:
+            log_once(
+                automation=Automation.RENEWAL,
+                subject=deal,
+                window=date_window(deal.contract_end),
+                step=str(days),
+                summary=f"{deal.name}: {days}-day notice skipped ({days_left} days left)",
+                detail={"skipped": True},
+            )
+    open_renewal_deal(deal)
     return sent
 
 
@@ -208,6 +224,9 @@ def _notice(deal: Deal, *, offset: RenewalOffset, days_left: int) -> int:
         },
     )
     who = f" with {deal.organization}" if deal.organization_id else ""
+    renewals = Pipeline.objects.filter(kind=Pipeline.Kind.RENEWALS).values_list("pk", flat=True)
+    board = url_for("pipeline:board")
+    board = board and (f"{board}?pipeline={renewals[0]}" if renewals else board)
     for user in [*recipients, *copied]:
         notify(
             recipient=user,
@@ -222,6 +241,8 @@ def _notice(deal: Deal, *, offset: RenewalOffset, days_left: int) -> int:
                 + ("\nYou are copied as a manager." if user in copied else "")
             ),
             url=url,
+            line=f"{deal.name}: ends {ends}, in {days_left} days",
+            digest_url=board,
         )
     return 1
 

@@ -186,3 +186,25 @@ def test_the_scan_follows_each_tenants_calendar_and_keeps_tenants_apart(org_a, o
     assert len(_renewal_deals(org_a)) == len(_renewal_deals(org_b)) == 1
     [renewal_b] = _renewal_deals(org_b)
     assert renewal_b.tenant_id == org_b.tenant.pk
+
+
+def test_contracts_coming_up_together_give_one_notice_leading_to_the_renewals_board(
+    org_a, clock, send
+):
+    clock(at(2026, 6, 1, 9, 0))
+    _won(org_a, contract_end=date(2026, 8, 30), name="Alpha licence")
+    _won(org_a, contract_end=date(2026, 6, 21), name="Beta licence")
+    assert send(org_a, send_renewal_notices, now=at(2026, 6, 1, 9, 0)) == 2
+    assert send(org_a, send_renewal_notices, now=at(2026, 6, 1, 9, 5)) == 0
+    [digest] = notices(org_a, org_a.rep.user, "renewal")
+    assert digest.title == "2 contracts up for renewal"
+    assert digest.body.splitlines() == [
+        "• Alpha licence: ends 30 Aug 2026, in 90 days",
+        "• Beta licence: ends 21 Jun 2026, in 20 days",
+    ]
+    with org_a.activate():
+        renewals = Pipeline.objects.get(kind="renewals")
+    assert digest.url == f"/acme/deals/board/?pipeline={renewals.pk}"
+    [copy] = notices(org_a, org_a.manager.user, "renewal")  # copied at 30 days: alone
+    assert copy.title == "Renewal in 20 days: Beta licence"
+    assert len(_renewal_deals(org_a)) == 2
