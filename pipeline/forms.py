@@ -327,6 +327,9 @@ class CriterionForm(forms.Form):
     min_count = forms.IntegerField(min_value=1, max_value=50, initial=1, label="At least")
 
     def __init__(self, *args, **kwargs) -> None:
+        # Its own ids: the stage form on the same page has a "kind" too, and a label must
+        # name its own select.
+        kwargs.setdefault("auto_id", "id_criterion_%s")
         super().__init__(*args, **kwargs)
         self.fields["field_name"].choices = [("", "—"), *Deal.CRITERION_FIELDS.items()]
         custom = custom_fields.criterion_choices()

@@ -220,3 +220,45 @@ def test_at_1440_px_a_cards_amount_dwell_and_close_date_keep_to_one_line(page, o
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / "board-1440.png", full_page=True)
     assert page.evaluate(CARD_LINES) == []
+
+
+# [widest option's text, room for it inside the select] in px.
+SELECT_ROOM = """(el) => {
+  const s = getComputedStyle(el);
+  const ctx = document.createElement('canvas').getContext('2d');
+  ctx.font = s.font;
+  const widest = Math.max(...Array.from(el.options).map(o => ctx.measureText(o.text).width));
+  return [widest, el.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight)];
+}"""
+
+
+def test_the_criterion_form_shows_the_part_for_what_is_required(page, org_a):
+    with org_a.activate():
+        sales = default_sales(org_a)
+    sign_in(page, "admin@acme.test")
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(org_a.url(f"settings/stages/{sales['Proposal'].pk}/"))
+    form = page.locator("form[action*='/criteria/']")
+    field_part = form.locator("fieldset", has_text="A required field")
+    activity_part = form.locator("fieldset", has_text="A required activity")
+    expect(field_part).to_be_visible()
+    expect(activity_part).to_be_hidden()
+
+    form.get_by_label("Require").select_option("activity")
+    expect(field_part).to_be_hidden()
+    expect(activity_part).to_be_visible()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "criterion-form-1440.png", full_page=True)
+    for name in ("activity_kind", "activity_scope"):
+        widest, room = form.locator(f"[name={name}]").evaluate(SELECT_ROOM)
+        assert widest <= room, f"{name}: {widest:.0f} px of text in {room:.0f} px"
+    assert_accessible(page)
+    screenshots(page, "settings-criterion-form")
+
+    form.get_by_label("Activity").select_option("meeting")
+    form.get_by_label("Logged").select_option("ever")
+    form.get_by_role("button", name="Add criterion").click()
+    expect(page.get_by_text("A meeting logged on the deal", exact=True)).to_be_visible()
+    with org_a.activate():
+        criterion = sales["Proposal"].criteria.get(kind="activity")
+        assert (criterion.activity_kind, criterion.activity_scope) == ("meeting", "ever")
