@@ -12,7 +12,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from pipeline.models import Deal
-from tests.e2e.conftest import assert_accessible, screenshots, sign_in
+from tests.e2e.conftest import ARTIFACTS, assert_accessible, screenshots, sign_in
 from tests.reporting.conftest import tell_story
 
 # The stale scan reads every tenant through the scanner connection (a BYPASSRLS role).
@@ -134,3 +134,41 @@ def test_a_manager_reads_the_dashboards_drills_into_a_figure_and_hears_of_a_stal
     alert.click()
     expect(page.get_by_role("heading", name="Harbor Logistics pilot", level=1)).to_be_visible()
     assert page.console_errors == []
+
+
+# How far each table sticks out of the box that holds it (scrollWidth beyond clientWidth),
+# and the right edge of the team table's card against the window's.
+TABLE_OVERFLOW = """() => ({
+  tables: Array.from(document.querySelectorAll('.table-responsive')).map(box => ({
+    caption: (box.querySelector('caption') || {}).textContent || '',
+    overflow: box.scrollWidth - box.clientWidth,
+  })),
+  card: Math.round(document.querySelector('#team-h').closest('.card').getBoundingClientRect().right),
+  window: document.documentElement.clientWidth,
+})"""
+
+
+def test_the_team_table_fits_a_1440_px_window(page, org_a, march):
+    with org_a.activate():  # a large amount: the widest figure a cell holds
+        march.deal(
+            created=timezone.now() - timedelta(days=400),
+            owner=org_a.rep2.user,
+            amount=1_122_950,
+            moves=[(march.won, march.deals[0].closed_at)],
+        )
+    page.set_viewport_size({"width": 1440, "height": 900})
+    sign_in(page, "manager@acme.test")
+    page.goto(org_a.url("reports/?period=custom&start=2026-03-01&end=2026-03-31"))
+    team = page.get_by_role("heading", name="How is each rep doing?")
+    expect(team).to_be_visible()
+    expect(page.locator("table", has=page.locator("caption", has_text="Team"))).to_contain_text(
+        "€1,130,450"  # rep2's March: 5,000 + 2,500 + 1,122,950
+    )
+    card = page.locator(".card", has=team)
+    ARTIFACTS.mkdir(exist_ok=True)
+    card.screenshot(path=ARTIFACTS / "dashboard-team-table-1440.png")
+    sizes = page.evaluate(TABLE_OVERFLOW)
+    team_table = [t for t in sizes["tables"] if t["caption"].startswith("Team")]
+    assert team_table and team_table[0]["overflow"] <= 0, sizes
+    assert all(t["overflow"] <= 0 for t in sizes["tables"]), sizes
+    assert sizes["card"] <= sizes["window"], sizes
