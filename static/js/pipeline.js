@@ -6,15 +6,6 @@
 
   const SLOT = "move-dialog-slot";
 
-  // htmx "settles" swapped elements by copying attributes, style among them, from the old
-  // element to the new; under our CSP (no inline styles) the browser refuses the style
-  // attribute each time. Nothing here animates through inline styles, so leave it out.
-  if (window.htmx) {
-    htmx.config.attributesToSettle = htmx.config.attributesToSettle.filter(function (name) {
-      return name !== "style";
-    });
-  }
-
   // htmx leaves 4xx responses unswapped; a refused move must show what is missing.
   document.addEventListener("htmx:beforeSwap", function (event) {
     const status = event.detail.xhr.status;

@@ -90,3 +90,20 @@ def test_the_journeys_notice_whatever_the_content_security_policy_refuses(page, 
     assert any("style-src-elem" in v for v in refused), refused
     page.csp_violations.clear()  # provoked on purpose: the fixture's own check passes
     page.console_errors.clear()
+
+
+def test_an_htmx_swap_copies_no_style_attribute_that_the_policy_would_refuse(page, org_a):
+    """htmx "settles" a swapped element by copying class, style, width and height from the
+    element it replaces; a style set through the CSSOM (Popper, Chart.js, a cursor) would
+    come back as a refused style attribute. The htmx-config meta leaves style out."""
+    sign_in(page, "rep@acme.test")
+    page.evaluate("""() => {
+      const box = document.createElement('div');
+      box.id = 'settle-probe';
+      document.getElementById('main').appendChild(box);
+      box.style.cursor = 'pointer';  // the CSSOM: allowed by the policy
+      htmx.swap('#settle-probe', '<div id="settle-probe">swapped</div>', {swapStyle: 'outerHTML'});
+    }""")
+    expect(page.locator("#settle-probe")).to_have_text("swapped")
+    page.wait_for_timeout(300)
+    assert csp_violations(page) == []
