@@ -67,22 +67,29 @@ def due_reminders(tasks: QuerySet, *, now: datetime, leads: Iterable[int]) -> Qu
 def send_due_reminders(*, now: datetime) -> int:
     """Remind each assignee of their tasks falling due (current tenant); returns how many.
 
-    A task whose assignee has left, or which its assignee added for themselves within
-    the lead time, is marked done for this due time without a notice (and is no run).
+    A task whose assignee has left, which its assignee added for themselves within the
+    lead time, or which fell due before today's digest hour (found late, after an
+    outage: the overdue digest lists it) is marked done for this due time without a
+    notice (and is no run).
     """
-    minutes = automation_settings().reminder_lead_minutes
+    settings = automation_settings()
     tz = current_tenant().tz
-    sent = 0
-    tasks = due_reminders(Task.objects.all(), now=now, leads=[minutes]).select_related(
-        "contact", "organization", "created_by"
+    digest_at = local_midnight(now.astimezone(tz).date(), tz) + timedelta(
+        hours=settings.digest_hour
     )
+    lead = timedelta(minutes=settings.reminder_lead_minutes)
+    sent = 0
+    tasks = due_reminders(
+        Task.objects.all(), now=now, leads=[settings.reminder_lead_minutes]
+    ).select_related("contact", "organization", "created_by")
     with grouped():
         for task in tasks.order_by("due_at", "pk"):
-            sent += _remind(task, tz=tz, lead=timedelta(minutes=minutes))
+            in_digest = now >= digest_at and task.due_at < digest_at
+            sent += _remind(task, tz=tz, lead=lead, in_digest=in_digest)
     return sent
 
 
-def _remind(task: Task, *, tz, lead: timedelta) -> int:
+def _remind(task: Task, *, tz, lead: timedelta, in_digest: bool) -> int:
     assignee = active_member(task.assignee_id)
     # Planned by hand inside the lead time: the reminder would tell them what they just
     # did, so they are its actor (notify sends nothing to the actor).
@@ -92,11 +99,14 @@ def _remind(task: Task, *, tz, lead: timedelta) -> int:
         else None
     )
     own = assignee is not None and actor is not None and actor.pk == assignee.pk
+    skipped = own or in_digest
     when = formats.date_format(task.due_at.astimezone(tz), "D j M, H:i")
     if assignee is None:
         summary = f"Nobody reminded (assignee left): {task.title}"
     elif own:
         summary = f"Not reminded ({assignee} planned it within the lead time): {task.title}"
+    elif in_digest:
+        summary = f"Not reminded (overdue, in {assignee}'s digest): {task.title}"
     else:
         summary = f"Reminded {assignee}: {task.title}"
     entry = log_once(
@@ -106,9 +116,9 @@ def _remind(task: Task, *, tz, lead: timedelta) -> int:
         user=assignee,
         summary=summary,
         url=_task_url(task),
-        detail={"skipped": True} if own else None,
+        detail={"skipped": True} if skipped else None,
     )
-    if entry is None or assignee is None or own:
+    if entry is None or assignee is None or skipped:
         return 0
     about = task.contact or task.organization
     notify(

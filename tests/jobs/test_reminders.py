@@ -75,6 +75,24 @@ def test_done_cancelled_unassigned_and_long_overdue_tasks_are_not_reminded(org_a
     assert Notification.unscoped.count() == 0
 
 
+def test_a_reminder_found_late_is_not_sent_when_the_overdue_digest_lists_the_task(
+    org_a, clock, send
+):
+    """Workers started at 09:00: the task due at 03:00 is in the 08:00 digest already;
+    the one due at 08:50 is still reminded (a few minutes late)."""
+    now = clock(at(2026, 6, 3, 9, 0))
+    _task(org_a, due=at(2026, 6, 3, 3, 0), title="In the night")
+    _task(org_a, due=at(2026, 6, 3, 8, 50), title="Just missed")
+    assert send(org_a, send_due_reminders, now=now) == 1
+    assert send(org_a, send_overdue_digests, now=now) == 1
+    assert [n.title for n in notices(org_a, org_a.rep.user, "task_due")] == [
+        "Due Wed 3 Jun, 08:50: Just missed"
+    ]
+    [digest] = notices(org_a, org_a.rep.user, "overdue_digest")
+    assert "In the night" in digest.body
+    assert send(org_a, send_due_reminders, now=now + timedelta(minutes=1)) == 0
+
+
 def test_a_task_of_someone_who_left_is_marked_done_without_a_notice(org_a, send):
     task = _task(org_a, due=at(2026, 6, 3, 10, 0))
     with org_a.activate():

@@ -159,3 +159,38 @@ def test_the_demo_shows_one_stale_alert_and_one_renewal_notice_that_do_not_repea
         f"[Acme] Renewal in 90 days: {RENEWAL_DEAL}",
         f"[Acme] Stale deal: {STALE_DEAL}",
     ]
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "scanner"])
+def test_after_seed_demo_and_the_scans_the_demo_rep_has_one_notice_per_kind(clock):
+    """The whole demo (seed_demo), then every scan as the first worker run does, twice:
+    the rep's bell shows one notice per kind, each saying what fell together."""
+    from crm.models import Tenant, User
+
+    clock(at(2026, 6, 2, 9, 0))  # a Tuesday, after the digest hour
+    call_command("seed_demo")
+    for _ in range(2):
+        call_command("run_automations", "--here")
+    from tests.conftest import _activated
+
+    with _activated(Tenant.objects.get(slug="demo")):
+        rep = User.objects.get(email="rep@demo.keel.test")
+        unread = {
+            n.kind: n for n in Notification.objects.filter(recipient=rep, read_at__isnull=True)
+        }
+        count = Notification.objects.filter(recipient=rep, read_at__isnull=True).count()
+    assert count == len(unread) == 4
+    assert {kind: n.title for kind, n in unread.items()} == {
+        # seed_demo's health scores put one of the rep's customers at risk,
+        "churn_risk": "Customer at risk: Alpenrose Energy AG",
+        # the rep's open next actions include a dozen past their due date (the 08:00
+        # digest; the one that fell due in the night is not reminded on top),
+        "overdue_digest": "Your day: 12 overdue tasks",
+        # the first stale scan finds the showcase deal and older stale ones at once,
+        "stale_deal": "7 deals went stale",
+        # and the renewal scan the showcase contract and one more.
+        "renewal": "2 contracts up for renewal",
+    }
+    assert f"• {STALE_DEAL}: " in unread["stale_deal"].body
+    assert f"• {RENEWAL_DEAL}: ends " in unread["renewal"].body
+    assert unread["stale_deal"].url == "/demo/deals/?stale=true&owner=me"
