@@ -74,5 +74,7 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+# With the database goes its write-ahead log: a stale db.sqlite3-wal would be replayed into
+# the next, new database.
 clean:
-	rm -rf $(VENV) node_modules $(RUN_DIR) staticfiles db.sqlite3
+	rm -rf $(VENV) node_modules $(RUN_DIR) staticfiles db.sqlite3 db.sqlite3-wal db.sqlite3-shm
