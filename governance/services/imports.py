@@ -35,7 +35,8 @@ from crm.models import Tenant, User
 from crm.notifications import grouped
 from crm.tenancy import current_tenant, tenant_context
 from governance.imports import csvfile, targets
-from governance.imports.rows import IMPORTERS, Planned, Row
+from governance.imports.rows import IMPORTERS
+from governance.imports.rows.base import Planned, Row
 from governance.models import ImportJob, ImportRowError
 
 PREVIEW_ROWS = 10
