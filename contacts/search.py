@@ -58,9 +58,11 @@ FOLD_MULTI.update({"ǆ": "dz", "ǉ": "lj", "ǌ": "nj", "ǳ": "dz"})
 _FOLD = str.maketrans(FOLD_FROM, FOLD_TO) | str.maketrans(FOLD_MULTI)
 # PostgreSQL's [[:space:][:punct:]] under a UTF-8 ctype: anything but letters and digits.
 _SEPARATORS = re.compile(r"[\W_]+")
+_WORD_SEPARATORS = str.maketrans("-.@_'’/+,&()", " " * 12)
 _PHONE_QUERY = re.compile(r"^\+?[\d\s().\-/]+$")
 MIN_PHONE_SUFFIX = 4  # a 3-digit query still finds longer suffixes that begin with it
 MIN_PHONE_QUERY = 3
+RANKED_CANDIDATES = 1000
 TERM_LENGTH = 200
 
 
@@ -70,8 +72,9 @@ def fold(text: str | None) -> str:
 
 
 def words(text: str | None) -> str:
-    """The folded words, one space apart: "Jean-Luc O'Brien" -> "jean luc o brien"."""
-    return " ".join(w for w in _SEPARATORS.split(fold(text)) if w)
+    """Folded, the usual separators as spaces, for ranking: "Jean-Luc O'Brien" -> "jean luc
+    o brien". Same as SQL contacts_words() (a cheap translate(), no regular expression)."""
+    return fold(text).translate(_WORD_SEPARATORS)
 
 
 def digits(text: str | None) -> str:
@@ -150,15 +153,20 @@ def matching(
     """`qs` narrowed to records where every word begins a term: on PostgreSQL through
     `terms` (the trigger-kept rows, `column` naming the record), one index range per
     word; on SQLite through the same terms built from `fields` (and `phone`) per row."""
+    found = qs
     if connection.vendor == "postgresql":
         for word in query.words:
-            qs = qs.filter(pk__in=terms.filter(prefix_range(word)).values(column))
-        return qs
-    parts = [F(phone) if phone else Value("")] + [F(name) for name in fields]
-    qs = qs.alias(s_text=Func(*parts, function="contacts_search_text", output_field=TextField()))
-    for word in query.words:
-        qs = qs.filter(s_text__contains=" " + word)
-    return qs
+            found = found.filter(pk__in=terms.filter(prefix_range(word)).values(column))
+    else:
+        parts = [F(phone) if phone else Value("")] + [F(name) for name in fields]
+        text = Func(*parts, function="contacts_search_text", output_field=TextField())
+        found = found.alias(s_text=text)
+        for word in query.words:
+            found = found.filter(s_text__contains=" " + word)
+    # Ranking folds names per row (~40 µs a contact): a broad word ("ana": 37,500 of
+    # 300,000 contacts) ranks the first RANKED_CANDIDATES instead of every match (13 s).
+    # On PostgreSQL they come in term order, so exact words come first.
+    return qs.filter(pk__in=found.order_by().values("pk")[:RANKED_CANDIDATES])
 
 
 def folded_words(expression: Any) -> Func:
@@ -291,7 +299,7 @@ def _contacts(query: SearchQuery, limit: int) -> SearchGroup:
     items: list[Contact] = []
     if limit:
         qs = Contact.objects.live().select_related("organization")
-        qs = qs.annotate(
+        qs = qs.alias(
             s_full=folded_words(Concat("first_name", Value(" "), "last_name")),
             s_last=folded_words("last_name"),
             s_email=folded_words("email"),
@@ -325,7 +333,7 @@ def _contacts(query: SearchQuery, limit: int) -> SearchGroup:
 def _organizations(query: SearchQuery, limit: int) -> SearchGroup:
     items: list[Organization] = []
     if limit:
-        qs = Organization.objects.live().annotate(
+        qs = Organization.objects.live().alias(
             s_name=folded_words("name"), s_domain=folded_words("domain")
         )
         found = matching(

@@ -18,9 +18,7 @@ from pipeline.models import Deal, DealSearchTerm
 def deal_results(query: SearchQuery, limit: int) -> SearchGroup:
     items: list[Deal] = []
     if limit:
-        qs = Deal.objects.select_related("organization", "stage").annotate(
-            s_name=folded_words("name")
-        )
+        qs = Deal.objects.select_related("organization", "stage").alias(s_name=folded_words("name"))
         found = matching(
             qs, query, terms=DealSearchTerm.objects.all(), column="deal", fields=["name"]
         )
