@@ -79,13 +79,14 @@ def notify(
     """Create the notification unless one with this key exists for the recipient.
 
     `actor` is whoever did what the notice is about (None: an automation); a member is
-    never told of their own action. Inside `grouped()` the notice is held (None is
-    returned) and `line` is how a digest lists it (the title by default), `digest_url`
-    where a digest of this kind leads (a filtered list).
+    never told of their own action. Inside `grouped()` the new notice is held: written
+    but hidden until the block ends, when it shows or a digest replaces it; `line` is how
+    a digest lists it (the title by default), `digest_url` where a digest of this kind
+    leads (a filtered list).
 
     Returns the new notification, or None when it already existed (nothing is sent
-    again), when it is about the recipient's own action, when it is held, or when the
-    recipient turned both channels off for this kind.
+    again), when it is about the recipient's own action, or when the recipient turned
+    both channels off for this kind.
     """
     if kind not in NotificationKind.values:
         raise ValueError(f"Unknown notification kind {kind!r}")
@@ -103,7 +104,6 @@ def notify(
     )
     if notification is not None and held is not None:
         held.append(_Held(notification, in_app, email, line or title, digest_url or url))
-        return None
     return notification
 
 
