@@ -20,7 +20,7 @@ from intelligence.models import ChurnState, HealthScore, IntelligenceSettings, Q
 from intelligence.values import MONEY, ZERO, value_matrix, with_values
 from pipeline.models import Deal, Pipeline
 from reporting.periods import Period
-from reporting.scorecards import customer_on
+from reporting.point_in_time import customer_on
 
 TREND_DAYS = 60
 

@@ -43,7 +43,7 @@ from contacts.models import Organization
 from intelligence.models import AccountPotential, IntelligenceSettings, Quadrant
 from pipeline.models import Deal, Pipeline
 from reporting.periods import local_midnight
-from reporting.scorecards import customer_on
+from reporting.point_in_time import customer_on
 
 MONEY = DecimalField(max_digits=20, decimal_places=2)
 ZERO = Decimal(0)

@@ -19,13 +19,13 @@ from crm.tenancy import current_tenant
 from reporting import selectors
 from reporting.figures import FIGURES, format_value
 from reporting.filters import Filters
+from reporting.point_in_time import covers_day
 from reporting.scorecards import (
     EFFECTIVENESS_KEYS,
     FIGURE_KEYS,
     HEALTH_KEYS,
     compute_scorecard,
     compute_team,
-    covers_day,
     team_members,
 )
 from reporting.selectors import Table

@@ -13,17 +13,14 @@ from pipeline.models import Stage
 from reporting import completeness
 from reporting.filters import Filters
 from reporting.models import SnapshotDeal
+from reporting.point_in_time import covers_day, customer_on, rotting_since, with_hygiene
 from reporting.scorecards import (
     Scope,
     _active_days,
     automation_runs_qs,
-    covers_day,
     criteria_fields,
-    customer_on,
     lead_contacts,
     open_deals_at,
-    rotting_since,
-    with_hygiene,
 )
 from reporting.selectors import Table
 

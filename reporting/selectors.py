@@ -36,15 +36,15 @@ from reporting import completeness
 from reporting.db import Epoch, Median
 from reporting.models import Snapshot, SnapshotDeal
 from reporting.periods import Period, add_months, local_midnight, month_start
+from reporting.point_in_time import rotting_since, with_hygiene
 from reporting.scorecards import (
     MONEY,
     Scope,
+    active_days_series,
     automation_runs_qs,
     criteria_fields,
     deal_required_aggregates,
     open_deals_at,
-    rotting_since,
-    with_hygiene,
 )
 
 
@@ -369,8 +369,6 @@ def sparklines(p: Period, keys: list[str], days: int = 84) -> dict[str, list]:
 
 def active_users_by_day(scope: Scope) -> Table:
     """Members active each day ÷ members that day, the series behind `daily_active_users`."""
-    from reporting.scorecards import active_days_series
-
     table = Table("dau", "Daily active users", ["Day", "Active members", "Members", "Share"])
     for day, active, members in active_days_series(scope):
         table.rows.append([day.isoformat(), active, members, _ratio(active, members)])

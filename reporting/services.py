@@ -19,7 +19,8 @@ from crm.tenancy import current_tenant
 from pipeline.models import Deal
 from reporting.models import MemberActivityDay, RevenueTarget, Snapshot, SnapshotDeal
 from reporting.periods import local_midnight, local_today
-from reporting.scorecards import compute_scorecard, with_stage_at
+from reporting.point_in_time import with_stage_at
+from reporting.scorecards import compute_scorecard
 
 TREND_DAYS = 30  # a snapshot's scorecard covers the 30 days before its day
 

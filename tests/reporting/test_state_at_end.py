@@ -21,6 +21,7 @@ from crm.models import Membership
 from pipeline.models import DealTask, StageCriterion, StageTransition
 from reporting import completeness
 from reporting.periods import Period
+from reporting.point_in_time import rotting_since, with_hygiene
 from reporting.scorecards import (
     Scope,
     _deal_completeness,
@@ -30,8 +31,6 @@ from reporting.scorecards import (
     deal_field_needs,
     deal_required_aggregates,
     open_deals_at,
-    rotting_since,
-    with_hygiene,
 )
 from tests import factories
 from tests.reporting.conftest import BERLIN, MARCH, berlin, make_book
