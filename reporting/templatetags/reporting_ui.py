@@ -8,9 +8,12 @@ from django import template
 
 from crm.money import format_money
 from crm.tenancy import current_tenant
-from reporting.figures import format_value
+from reporting.figures import FIGURES, format_value
 
 register = template.Library()
+
+# A column named for a scorecard figure is formatted as that figure is ("47.0 days").
+_FIGURE_BY_LABEL = {figure.label: key for key, figure in FIGURES.items()}
 
 
 @register.simple_tag
@@ -20,10 +23,13 @@ def figure(key: str, value, currency: str = "") -> str:
 
 @register.filter
 def cell(value, column: str = "") -> str:
-    """A table cell: shares as percentages, amounts (the tables' only decimals) in the
-    workspace's currency, None as a dash."""
+    """A table cell: a figure's column as that figure reads ("47.0 days"), other shares as
+    percentages, amounts (the tables' only decimals) in the workspace's currency, None as a
+    dash."""
     if value is None or value == "":
         return "—"
+    if column in _FIGURE_BY_LABEL:
+        return format_value(_FIGURE_BY_LABEL[column], value)
     name = (column or "").lower()
     if isinstance(value, float) and any(
         w in name for w in ("rate", "conversion", "share", "probability", "won from", "error", "attainment", "retention", "completeness", "hygiene", "active users")

@@ -380,3 +380,22 @@ def test_a_revenue_target_is_shown_in_the_workspaces_money_format(org_a):
         RevenueTarget.objects.create(start=date(2026, 3, 1), end=date(2026, 4, 1), amount=25_000)
     html = org_a.client_for(org_a.manager).get(org_a.url("reports/targets/")).content.decode()
     assert "€25,000" in html and "25,000.00 EUR" not in html
+
+
+def test_the_team_table_shows_durations_with_their_unit(org_a, time_machine):
+    time_machine.move_to(berlin(2030, 5, 14, 12))
+    with org_a.activate():
+        book = make_book()
+        book.deal(
+            created=berlin(2030, 4, 1),
+            owner=org_a.rep.user,
+            amount=1_000,
+            moves=[(book.won, berlin(2030, 5, 10))],
+        )
+    html = (
+        org_a.client_for(org_a.manager)
+        .get(org_a.url("reports/?period=custom&start=2030-05-01&end=2030-05-31"))
+        .content.decode()
+    )
+    # Won 39 days after creation: the same words as the tile, not a bare "39.0".
+    assert 'data-label="Sales cycle">39.0 days</td>' in html
