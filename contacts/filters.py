@@ -17,7 +17,7 @@ from django.db.models.functions import Lower
 from contacts.choices import choice_options
 from contacts.models import ChoiceList, Contact, Organization
 from contacts.selectors import member_users
-from crm import custom_fields
+from crm.custom_fields.filters import add_filters
 
 NEXT_ACTION = [("yes", "With a next action"), ("no", "Without a next action")]
 _extra_filters: dict[str, dict[str, Callable[[], django_filters.Filter]]] = {}
@@ -64,7 +64,7 @@ class RecordFilter(django_filters.FilterSet):
             extra.model, extra.parent = self.queryset.model, self
         self.filters["owner"].extra["choices"] = _owner_choices(self.request.user.pk)
         self.filters["sort"].extra["choices"] = [(k, label) for k, (label, _) in self.SORTS.items()]
-        custom_fields.add_filters(self, self._meta.model._meta.model_name)
+        add_filters(self, self._meta.model._meta.model_name)
 
     def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         for term in value.split()[:5]:

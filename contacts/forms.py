@@ -11,7 +11,7 @@ from contacts.models import Activity, ChoiceList, Contact, Organization, SavedVi
 from contacts.selectors import member_users
 from contacts.services.records import CONTACT_FIELDS, ORGANIZATION_FIELDS
 from contacts.services.work import SNOOZE_OPTIONS, snooze_target
-from crm import custom_fields
+from crm.custom_fields.forms import add_form_fields, form_values
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
 NOT_HERE = "That {what} does not exist in this workspace (or no longer does). Choose another."
@@ -52,7 +52,7 @@ class ServiceModelForm(forms.ModelForm):
     def service_fields(self, names: list[str]) -> dict:
         fields = {name: self.cleaned_data[name] for name in names if name in self.cleaned_data}
         if "custom_fields" in names and hasattr(self, "custom_field_names"):
-            fields["custom_fields"] = custom_fields.form_values(self, self.instance.custom_fields)
+            fields["custom_fields"] = form_values(self, self.instance.custom_fields)
         return fields
 
 
@@ -90,7 +90,7 @@ class OrganizationForm(ServiceModelForm):
             )
         self.fields["domain"].help_text = "Used to spot duplicates, e.g. acme.com."
         self.order_fields(ORGANIZATION_FIELDS)
-        custom_fields.add_form_fields(self, "organization", self.instance.custom_fields)
+        add_form_fields(self, "organization", self.instance.custom_fields)
         if self.instance.pk:
             del self.fields["confirm_duplicate"]
 
@@ -124,7 +124,7 @@ class ContactForm(ServiceModelForm):
             label="Lead source",
         )
         self.fields["preferred_channel"].choices = [("", "—"), *Contact.Channel.choices]
-        custom_fields.add_form_fields(self, "contact", self.instance.custom_fields)
+        add_form_fields(self, "contact", self.instance.custom_fields)
         if self.instance.pk:
             del self.fields["confirm_duplicate"]
 

@@ -8,7 +8,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from contacts.selectors import member_choices
-from crm import custom_fields
+from crm.custom_fields.filters import add_filters
 from pipeline.models import Deal, Pipeline, Stage
 from pipeline.selectors import close_month_q, rotting_days, stale_q
 
@@ -71,7 +71,7 @@ class DealFilter(django_filters.FilterSet):
             *[p for p in people if p[0] != me],
         ]
         self.filters["sort"].extra["choices"] = [(k, label) for k, (label, _) in self.SORTS.items()]
-        custom_fields.add_filters(self, "deal")
+        add_filters(self, "deal")
 
     def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         for term in value.split()[:5]:

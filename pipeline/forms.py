@@ -10,6 +10,7 @@ from django.db.models.functions import Lower
 from contacts.forms import NOT_HERE, ServiceModelForm, _list_choices, member_field
 from contacts.models import Activity, ChoiceList, Contact, Organization
 from crm import custom_fields
+from crm.custom_fields.forms import add_form_fields, form_field, form_values
 from pipeline.criteria import CUSTOM_KEY, CUSTOM_PREFIX, MONEY_FIELDS, field_label, input_label
 from pipeline.models import Deal, LostReason, Pipeline, Stage, StageCriterion
 
@@ -121,7 +122,7 @@ class DealForm(ServiceModelForm):
                 choices=stage_choices(stages, grouped=grouped), coerce=int, label="Stage"
             )
         self.order_fields(FORM_ORDER)
-        custom_fields.add_form_fields(self, "deal", deal.custom_fields)
+        add_form_fields(self, "deal", deal.custom_fields)
 
     def clean_stage(self) -> Stage:
         return self.stages[self.cleaned_data["stage"]]
@@ -135,7 +136,7 @@ class DealForm(ServiceModelForm):
     def deal_fields(self) -> dict[str, Any]:
         names = [*_DEAL_OWN_FIELDS, "organization", "primary_contact", "owner", "source"]
         fields = {n: self.cleaned_data[n] for n in names if n in self.cleaned_data}
-        fields["custom_fields"] = custom_fields.form_values(self, self.instance.custom_fields)
+        fields["custom_fields"] = form_values(self, self.instance.custom_fields)
         return fields
 
 
@@ -146,7 +147,7 @@ def criterion_form_field(name: str, deal: Deal, *, currency: str) -> forms.Field
         defn = custom_fields.definition("deal", name[len(CUSTOM_PREFIX) :])
         if defn is not None:
             current = (deal.custom_fields or {}).get(defn.key)
-            return custom_fields.form_field(defn, current=current, required=False)
+            return form_field(defn, current=current, required=False)
     if name in MONEY_FIELDS:
         return forms.DecimalField(
             label=input_label(name, currency=currency),

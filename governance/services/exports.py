@@ -19,6 +19,7 @@ from contacts.choices import choice_labels
 from contacts.filters import ContactFilter, OrganizationFilter
 from crm import custom_fields
 from crm.audit import record_event
+from crm.custom_fields.values import export_value
 from crm.models import User
 from crm.tenancy import current_tenant
 from governance.models import DataExport
@@ -108,7 +109,7 @@ def table(kind: str, rows: QuerySet) -> tuple[list[str], Iterator[list[Any]]]:
         for record in rows.iterator(chunk_size=2000):
             values = record.custom_fields or {}
             yield [_cell(record, n, labels, tz) for n in names] + [
-                custom_fields.export_value(d, values.get(d.key)) for d in definitions
+                export_value(d, values.get(d.key)) for d in definitions
             ]
 
     return header, generate()

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from contacts import services as contact_services
 from contacts.models import Contact
 from crm import custom_fields
+from crm.custom_fields.values import clean_value, parse_text
 from crm.models import AuditEvent, FieldDefinition
 from governance.services import fields as field_services
 from pipeline import services as deal_services
@@ -48,18 +49,18 @@ def defn(field_type: str, **kwargs) -> FieldDefinition:
     ],
 )
 def test_values_are_typed_for_storage(field_type, given, stored):
-    assert custom_fields.clean_value(defn(field_type), given) == stored
+    assert clean_value(defn(field_type), given) == stored
 
 
 def test_choices_must_be_options():
     single = defn("choice", choices=["Gold", "Silver"])
     multi = defn("multi_choice", choices=["EU", "US", "APAC"])
-    assert custom_fields.clean_value(single, "Gold") == "Gold"
-    assert custom_fields.clean_value(multi, ["APAC", "EU"]) == ["EU", "APAC"]  # option order
-    assert custom_fields.clean_value(single, "Bronze", previous="Bronze") == "Bronze"  # retired
+    assert clean_value(single, "Gold") == "Gold"
+    assert clean_value(multi, ["APAC", "EU"]) == ["EU", "APAC"]  # option order
+    assert clean_value(single, "Bronze", previous="Bronze") == "Bronze"  # retired
     for field, value in ((single, "Bronze"), (multi, ["EU", "Mars"])):
         with pytest.raises(ValidationError):
-            custom_fields.clean_value(field, value)
+            clean_value(field, value)
 
 
 @pytest.mark.parametrize(
@@ -80,20 +81,20 @@ def test_choices_must_be_options():
 )
 def test_wrong_values_are_refused_with_the_field_named(field_type, value):
     with pytest.raises(ValidationError) as exc:
-        custom_fields.clean_value(defn(field_type), value)
+        clean_value(defn(field_type), value)
     assert "The field" in exc.value.message_dict["custom__f"][0]
 
 
 def test_spreadsheet_text_is_read_for_each_type():
-    assert custom_fields.parse_text(defn("money"), "1.234,50 €") == "1234.50"
-    assert custom_fields.parse_text(defn("money"), "$1,234.50") == "1234.50"
-    assert custom_fields.parse_text(defn("number"), "1,5") == 1.5
-    assert custom_fields.parse_text(defn("date"), "31.03.2026") == "2026-03-31"
-    assert custom_fields.parse_text(defn("boolean"), "Ja") is True
+    assert parse_text(defn("money"), "1.234,50 €") == "1234.50"
+    assert parse_text(defn("money"), "$1,234.50") == "1234.50"
+    assert parse_text(defn("number"), "1,5") == 1.5
+    assert parse_text(defn("date"), "31.03.2026") == "2026-03-31"
+    assert parse_text(defn("boolean"), "Ja") is True
     multi = defn("multi_choice", choices=["EU", "US"])
-    assert custom_fields.parse_text(multi, "eu; us") == ["EU", "US"]
+    assert parse_text(multi, "eu; us") == ["EU", "US"]
     with pytest.raises(ValidationError):
-        custom_fields.parse_text(defn("date"), "03/04/2026")  # March or April: ambiguous
+        parse_text(defn("date"), "03/04/2026")  # March or April: ambiguous
 
 
 def test_services_check_defined_fields_and_keep_undefined_keys(tenant_a):

@@ -20,6 +20,7 @@ from contacts.normalize import normalize_phone, organization_name_key, region_fo
 from contacts.services.common import snapshot
 from crm import custom_fields
 from crm.bulk import insert_rows
+from crm.custom_fields.values import parse_text
 from crm.models import AuditEvent, Membership, User
 from crm.tenancy import current_tenant
 from governance.imports.targets import CUSTOM, KIND_RECORD_TYPE
@@ -206,7 +207,7 @@ class Importer:
             if defn is None:
                 continue
             try:
-                value = custom_fields.parse_text(defn, text)
+                value = parse_text(defn, text)
             except ValidationError as exc:
                 planned.refuse(error_text(exc))
                 continue

@@ -16,7 +16,7 @@ from contacts.models import ChoiceList, Organization
 from contacts.normalize import normalize_domain, normalize_email, organization_name_key
 from contacts.selectors import contacts_by_email
 from contacts.services.records import ORGANIZATION_FIELDS
-from crm import custom_fields
+from crm.custom_fields.values import parse_date
 from governance.imports.rows.base import (
     CREATE,
     ERROR,
@@ -81,7 +81,7 @@ class DealImporter(Importer):
 
     @staticmethod
     def day(text: str, p: Planned, label: str) -> date | None:
-        parsed = custom_fields.parse_date(text.strip()) or text.strip()
+        parsed = parse_date(text.strip()) or text.strip()
         try:
             return date.fromisoformat(parsed)
         except ValueError:
