@@ -1,5 +1,9 @@
 """Shared fixtures. Every test module works with two tenants: "acme" (A) and "globex" (B),
-each with an admin, a manager and two reps, plus an outsider who belongs to neither."""
+each with an admin, a manager and two reps, plus an outsider who belongs to neither.
+
+Every test that uses the database also finds a third tenant, "umbrella", with rows of every
+main kind (`other_tenant`, autouse): a service or selector that forgets its tenant filter
+shows them and fails the test, whether or not the module asked for a second tenant."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from dataclasses import dataclass
 import pytest
 from django.db import connection, transaction
 from django.test import Client
+from django.utils import timezone
 
 from crm.models import Membership, Role, Tenant, User
 from crm.tenancy import tenant_context
@@ -60,6 +65,261 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+OTHER_SLUG = "umbrella"
+
+
+@dataclass
+class Other:
+    """The background tenant's rows a test may look for (ids, so nothing is read lazily
+    outside its tenant)."""
+
+    tenant: Tenant
+    member_ids: list[int]
+    organization_ids: list[int]
+    contact_ids: list[int]
+    activity_ids: list[int]
+    task_ids: list[int]
+    deal_ids: list[int]
+    notification_ids: list[int]
+    field_key: str
+
+
+def _seed_other_tenant() -> Other:
+    """One cheap seed of another tenant: members, organizations and contacts with custom
+    field values, activities, open and done tasks, open, won and lost deals with their
+    transitions in the default sales pipeline, a notification, a consent and a saved view.
+
+    Nothing of it is due for an automation (tasks fall due in ten years, open deals have
+    no dwell limit passed, no contract ends), so scans over all tenants find only what a
+    test made; what it adds is there to be leaked."""
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.utils.module_loading import import_string
+
+    from contacts.models import Activity, Organization
+    from crm.models import Notification, NotificationKind
+    from pipeline.models import Deal, LostReason, Pipeline, StageTransition
+
+    now = timezone.now()
+    later = now + timedelta(days=3650)
+    tenant = factories.TenantFactory(slug=OTHER_SLUG, name="Umbrella", time_zone="Europe/Berlin")
+    with transaction.atomic(), tenant_context(tenant):
+        admin, rep = (
+            factories.MembershipFactory(
+                tenant=tenant,
+                role=role,
+                user__email=f"{name}@umbrella.test",
+                user__full_name=f"{name.title()} Umbrella",
+            )
+            for name, role in (("admin", Role.ADMIN), ("rep", Role.REP))
+        )
+        for path in settings.KEEL_TENANT_SETUP:
+            import_string(path)(tenant=tenant, by=admin.user)
+        field = factories.FieldDefinitionFactory(
+            tenant=tenant, record_type="contact", key="umbrella_code", label="Umbrella code"
+        )
+        orgs = [
+            factories.OrganizationFactory(
+                tenant=tenant,
+                name=name,
+                domain=f"{name.split()[0].lower()}.umbrella.test",
+                owner=rep.user,
+                lifecycle=lifecycle,
+            )
+            for name, lifecycle in (
+                ("Umbrella Holdings", Organization.Lifecycle.CUSTOMER),
+                ("Umbrella Labs", Organization.Lifecycle.PROSPECT),
+            )
+        ]
+        contacts = [
+            factories.ContactFactory(
+                tenant=tenant,
+                first_name=first,
+                last_name="Umbrella",
+                email=f"{first.lower()}@umbrella.test",
+                organization=org,
+                owner=rep.user,
+                custom_fields={field.key: f"U-{i}"},
+            )
+            for i, (first, org) in enumerate((("Jill", orgs[0]), ("Albert", orgs[1])))
+        ]
+        activities = [
+            factories.ActivityFactory(
+                tenant=tenant,
+                kind=kind,
+                subject=f"Umbrella {kind}",
+                contact=contact,
+                organization=contact.organization,
+                logged_by=rep.user,
+                occurred_at=now - timedelta(days=2),
+            )
+            for kind, contact in (
+                (Activity.Kind.CALL, contacts[0]),
+                (Activity.Kind.NOTE, contacts[1]),
+            )
+        ]
+        tasks = [
+            factories.TaskFactory(
+                tenant=tenant,
+                title="Umbrella follow-up",
+                contact=contacts[0],
+                assignee=rep.user,
+                due_at=later,
+            ),
+            factories.TaskFactory(
+                tenant=tenant,
+                title="Umbrella done task",
+                organization=orgs[0],
+                assignee=rep.user,
+                due_at=now - timedelta(days=1),
+                done_at=now - timedelta(days=1),
+                done_by=rep.user,
+            ),
+        ]
+        sales = Pipeline.objects.get(kind=Pipeline.Kind.SALES)
+        stages = list(sales.stages.order_by("position"))
+        first, won, lost = stages[0], sales.stages.get(kind="won"), sales.stages.get(kind="lost")
+        reason = LostReason.objects.first()
+        deals = [
+            factories.DealFactory(
+                tenant=tenant,
+                name="Umbrella open deal",
+                stage=first,
+                organization=orgs[1],
+                primary_contact=contacts[1],
+                owner=rep.user,
+                amount=5000,
+            ),
+            factories.DealFactory(
+                tenant=tenant,
+                name="Umbrella won deal",
+                stage=won,
+                status=Deal.Status.WON,
+                organization=orgs[0],
+                primary_contact=contacts[0],
+                owner=rep.user,
+                amount=12000,
+                created_at=now - timedelta(days=40),
+                first_transition__to_stage=first,
+                stage_entered_at=now - timedelta(days=10),
+                closed_at=now - timedelta(days=10),
+            ),
+            factories.DealFactory(
+                tenant=tenant,
+                name="Umbrella lost deal",
+                stage=lost,
+                status=Deal.Status.LOST,
+                organization=orgs[1],
+                owner=rep.user,
+                amount=3000,
+                created_at=now - timedelta(days=30),
+                first_transition__to_stage=first,
+                stage_entered_at=now - timedelta(days=5),
+                closed_at=now - timedelta(days=5),
+                lost_reason=reason,
+            ),
+        ]
+        StageTransition.objects.bulk_create(
+            StageTransition(
+                tenant=tenant,
+                deal=deal,
+                from_stage=first,
+                to_stage=deal.stage,
+                by=rep.user,
+                at=deal.stage_entered_at,
+            )
+            for deal in deals[1:]
+        )
+        factories.DealActivityFactory(tenant=tenant, deal=deals[0], activity=activities[1])
+        notice = Notification.objects.create(
+            tenant=tenant,
+            recipient=rep.user,
+            kind=NotificationKind.SYSTEM,
+            key="umbrella:welcome",
+            title="Welcome to Umbrella",
+        )
+        factories.ConsentFactory(tenant=tenant, contact=contacts[0])
+        factories.SavedViewFactory(tenant=tenant, user=rep.user, name="Umbrella leads")
+    return Other(
+        tenant=tenant,
+        member_ids=[admin.pk, rep.pk],
+        organization_ids=[o.pk for o in orgs],
+        contact_ids=[c.pk for c in contacts],
+        activity_ids=[a.pk for a in activities],
+        task_ids=[t.pk for t in tasks],
+        deal_ids=[d.pk for d in deals],
+        notification_ids=[notice.pk],
+        field_key=field.key,
+    )
+
+
+def _other_tenant() -> Other:
+    """The background tenant, seeded again when a transactional test flushed it."""
+    tenant = Tenant.objects.filter(slug=OTHER_SLUG).first()
+    if tenant is None:
+        return _seed_other_tenant()
+    return _OTHER.get(tenant.pk) or _load_other(tenant)
+
+
+_OTHER: dict[int, Other] = {}
+
+
+def _load_other(tenant: Tenant) -> Other:
+    """The ids of a seed committed earlier (a database kept with --reuse-db)."""
+    from contacts.models import Activity, Contact, Organization, Task
+    from crm.models import Notification
+    from pipeline.models import Deal
+
+    def ids(model) -> list[int]:
+        return sorted(model.objects.values_list("pk", flat=True))
+
+    with transaction.atomic(), tenant_context(tenant):
+        other = Other(
+            tenant=tenant,
+            member_ids=ids(Membership),
+            organization_ids=ids(Organization),
+            contact_ids=ids(Contact),
+            activity_ids=ids(Activity),
+            task_ids=ids(Task),
+            deal_ids=ids(Deal),
+            notification_ids=ids(Notification),
+            field_key="umbrella_code",
+        )
+    _OTHER[tenant.pk] = other
+    return other
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The background tenant is committed once, before the first test that uses the
+    database; each test's rollback leaves it in place."""
+    with django_db_blocker.unblock():
+        other = _other_tenant()
+        _OTHER[other.tenant.pk] = other
+
+
+def _uses_db(request) -> bool:
+    return (
+        "_django_db_helper" in request.fixturenames
+        or request.node.get_closest_marker("django_db") is not None
+    )
+
+
+@pytest.fixture(autouse=True)
+def other_tenant(request) -> Other | None:
+    """Another tenant's rows in every test that uses the database (see _seed_other_tenant).
+
+    A transactional test flushes the database when it ends, so the next one seeds it
+    again (one bulk of about forty rows)."""
+    if not _uses_db(request):
+        return None
+    request.getfixturevalue("_django_db_helper")
+    other = _other_tenant()
+    _OTHER[other.tenant.pk] = other
+    return other
 
 
 @dataclass

@@ -93,7 +93,9 @@ def test_the_nightly_task_takes_todays_snapshot_in_the_tenants_time(org_a, time_
 
 
 @pytest.mark.django_db(transaction=True, databases=["default", "scanner"])
-def test_beats_scan_finds_the_tenants_whose_day_began_without_a_snapshot(time_machine):
+def test_beats_scan_finds_the_tenants_whose_day_began_without_a_snapshot(
+    time_machine, other_tenant
+):
     from tests.conftest import _make_org
 
     org_a, org_b = _make_org("acme", "Acme"), _make_org("globex", "Globex")
@@ -101,12 +103,13 @@ def test_beats_scan_finds_the_tenants_whose_day_began_without_a_snapshot(time_ma
     org_b.tenant.save()
     # 02:00 UTC on 1 April: Berlin's 1 April has begun, New York is still on 31 March.
     time_machine.move_to(datetime(2026, 4, 1, 2, 0, tzinfo=ZoneInfo("UTC")))
-    assert tenants_due_for_snapshot() == sorted([org_a.tenant.pk, org_b.tenant.pk])
+    other = other_tenant.tenant.pk  # Berlin too, and it has taken no snapshot
+    assert tenants_due_for_snapshot() == sorted([org_a.tenant.pk, org_b.tenant.pk, other])
     with org_a.activate():
         take_snapshot(day=date(2026, 4, 1))
     with org_b.activate():
         take_snapshot(day=date(2026, 3, 31))
-    assert tenants_due_for_snapshot() == []
+    assert tenants_due_for_snapshot() == [other]
 
 
 def test_beat_runs_the_scan_every_hour():
