@@ -8,19 +8,13 @@ obey them alike. Who may call what (reps change their own deals) is the views' j
 
 from pipeline.services.common import DealChanged, StageCriteriaUnmet
 from pipeline.services.config import (
-    add_criterion,
     create_default_pipelines,
     create_lost_reason,
     create_pipeline,
-    create_stage,
-    delete_stage,
     pipeline_settings,
-    remove_criterion,
-    reorder_stages,
     set_rotting_days,
     update_lost_reason,
     update_pipeline,
-    update_stage,
 )
 from pipeline.services.deals import (
     DEAL_FIELDS,
@@ -32,6 +26,14 @@ from pipeline.services.deals import (
     move_deal,
     update_deal,
     win_deal,
+)
+from pipeline.services.stages import (
+    add_criterion,
+    create_stage,
+    delete_stage,
+    remove_criterion,
+    reorder_stages,
+    update_stage,
 )
 
 __all__ = [

@@ -1,3 +1,4 @@
+# Long on purpose: a deal's lifecycle (create, edit, move, win, lose) shares its lock and checks.
 """Deals: create, edit, move between stages, win, lose; their activities and tasks.
 
 `move_deal` is the only way a deal changes stage. Every write here locks the deal row and
