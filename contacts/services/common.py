@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -13,6 +11,20 @@ from contacts.choices import choice_options
 from contacts.duplicates import Match
 from crm.models import Membership, User
 from crm.tenancy import current_tenant
+from crm.updates import check_fields, jsonable, snapshot
+
+# The audit snapshot helpers live in crm (its update path uses them); named here too
+# for the services that import them with the other checks.
+__all__ = [
+    "DuplicateFound",
+    "check_fields",
+    "clean_model",
+    "jsonable",
+    "require_choice",
+    "require_member",
+    "require_same_tenant",
+    "snapshot",
+]
 
 
 class DuplicateFound(ValidationError):
@@ -52,34 +64,6 @@ def require_choice(list_name: str, value: str, *, field: str, current: str = "")
         return
     if value not in {v for v, _ in choice_options(list_name)}:
         raise ValidationError({field: f"“{value}” is not one of the choices for this field."})
-
-
-def check_fields(model: type[models.Model], fields: dict[str, Any], allowed: set[str]) -> None:
-    unknown = set(fields) - allowed
-    if unknown:
-        raise TypeError(f"{model.__name__} has no editable field(s) {sorted(unknown)}")
-
-
-def jsonable(value: Any) -> Any:
-    """A value as the audit trail stores it."""
-    if isinstance(value, models.Model):
-        return value.pk
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    return value
-
-
-def snapshot(obj: models.Model, fields: list[str]) -> dict[str, Any]:
-    """{field: value} with foreign keys as ids, ready for the audit trail."""
-    out = {}
-    for name in fields:
-        field = obj._meta.get_field(name)
-        out[name] = (
-            getattr(obj, field.attname) if field.is_relation else jsonable(getattr(obj, name))
-        )
-    return out
 
 
 def clean_model(obj: models.Model, *, skip: list[str]) -> None:

@@ -36,6 +36,7 @@ from crm.audit import diff, record_event
 from crm.events import publish
 from crm.models import User
 from crm.tenancy import current_tenant
+from crm.updates import Changes, update_record
 
 ORGANIZATION_FIELDS = [
     "name", "domain", "website", "phone", "industry", "size_band", "revenue_range",
@@ -123,22 +124,17 @@ def create_organization(
 
 def update_organization(organization: Organization, *, by: User, **fields: Any) -> Organization:
     """Change an organization's fields; records what changed (nothing when nothing did)."""
-    check_fields(Organization, fields, set(ORGANIZATION_FIELDS))
     require_same_tenant(organization, field="organization")
-    before = snapshot(organization, ORGANIZATION_FIELDS)
-    for name, value in fields.items():
-        setattr(organization, name, value)
-    _prepare_organization(organization, before=before)
-    changes = diff(before, snapshot(organization, ORGANIZATION_FIELDS))
-    if not changes:
-        return organization
-    organization.updated_by, organization.updated_at = by, timezone.now()
-    with transaction.atomic():
-        organization.save(
-            update_fields=[*ORGANIZATION_FIELDS, "name_key", "updated_by", "updated_at"]
-        )
-        record_event(actor=by, verb="organization.updated", target=organization, changes=changes)
-        touch_record(organization, by=by)
+    update_record(
+        organization,
+        fields,
+        by=by,
+        verb="organization.updated",
+        tracked=ORGANIZATION_FIELDS,
+        prepare=_prepare_organization,
+        derived=["name_key"],
+        then=lambda changes: touch_record(organization, by=by),
+    )
     return organization
 
 
@@ -255,23 +251,27 @@ def create_contact(
 
 def update_contact(contact: Contact, *, by: User, **fields: Any) -> Contact:
     """Change a contact's fields. Refuses an e-mail address another live contact has."""
-    check_fields(Contact, fields, set(CONTACT_FIELDS))
     require_same_tenant(contact, field="contact")
-    before = snapshot(contact, CONTACT_FIELDS)
-    for name, value in fields.items():
-        setattr(contact, name, value)
-    _prepare_contact(contact, before=before)
-    changes = diff(before, snapshot(contact, CONTACT_FIELDS))
-    if not changes:
-        return contact
-    if "email" in changes:
-        _refuse_taken_email(contact)
-    contact.updated_by, contact.updated_at = by, timezone.now()
-    with transaction.atomic():
-        _save_contact(contact, update_fields=[*CONTACT_FIELDS, "updated_by", "updated_at"])
-        record_event(actor=by, verb="contact.updated", target=contact, changes=changes)
+
+    def refuse_taken_email(contact: Contact, changes: Changes) -> None:
+        if "email" in changes:
+            _refuse_taken_email(contact)
+
+    def announce(changes: Changes) -> None:
         publish("contact.updated", target=contact, actor=by, data={"changes": changes})
         touch_record(contact, by=by)
+
+    update_record(
+        contact,
+        fields,
+        by=by,
+        verb="contact.updated",
+        tracked=CONTACT_FIELDS,
+        prepare=_prepare_contact,
+        check=refuse_taken_email,
+        save=_save_contact,
+        then=announce,
+    )
     return contact
 
 

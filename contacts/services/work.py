@@ -12,7 +12,6 @@ from django.utils import timezone
 
 from contacts.models import Activity, Contact, Organization, Task
 from contacts.services.common import (
-    check_fields,
     clean_model,
     require_member,
     require_same_tenant,
@@ -23,6 +22,7 @@ from crm.audit import diff, record_event
 from crm.events import publish
 from crm.models import User
 from crm.tenancy import current_tenant
+from crm.updates import update_record
 
 ACTIVITY_FIELDS = [
     "kind", "subject", "body", "occurred_at", "duration_minutes", "outcome", "contact", "organization",
@@ -109,18 +109,15 @@ def log_activity(
 
 def update_activity(activity: Activity, *, by: User, **fields: Any) -> Activity:
     """Correct a logged activity; the links to records stay as they are."""
-    check_fields(Activity, fields, set(ACTIVITY_FIELDS) - {"contact", "organization"})
-    before = snapshot(activity, ACTIVITY_FIELDS)
-    for name, value in fields.items():
-        setattr(activity, name, value)
-    _prepare_activity(activity, before=before)
-    changes = diff(before, snapshot(activity, ACTIVITY_FIELDS))
-    if not changes:
-        return activity
-    activity.updated_at = timezone.now()
-    with transaction.atomic():
-        activity.save(update_fields=[*fields, "updated_at"])
-        record_event(actor=by, verb="activity.updated", target=activity, changes=changes)
+    update_record(
+        activity,
+        fields,
+        by=by,
+        verb="activity.updated",
+        tracked=ACTIVITY_FIELDS,
+        editable=set(ACTIVITY_FIELDS) - {"contact", "organization"},
+        prepare=_prepare_activity,
+    )
     return activity
 
 
@@ -205,18 +202,9 @@ def create_task(
 
 def update_task(task: Task, *, by: User, **fields: Any) -> Task:
     """Change a task's title, notes, due date, assignee or links."""
-    check_fields(Task, fields, set(TASK_FIELDS))
-    before = snapshot(task, TASK_FIELDS)
-    for name, value in fields.items():
-        setattr(task, name, value)
-    _prepare_task(task, before=before)
-    changes = diff(before, snapshot(task, TASK_FIELDS))
-    if not changes:
-        return task
-    task.updated_at = timezone.now()
-    with transaction.atomic():
-        task.save(update_fields=[*fields, "updated_at"])
-        record_event(actor=by, verb="task.updated", target=task, changes=changes)
+    update_record(
+        task, fields, by=by, verb="task.updated", tracked=TASK_FIELDS, prepare=_prepare_task
+    )
     return task
 
 

@@ -212,6 +212,17 @@ def test_update_contact_may_keep_its_own_email(tenant_a):
     assert contact.job_title == "CTO"
 
 
+def test_an_update_writes_only_the_fields_it_changed(tenant_a):
+    # Two people edit the same contact from pages loaded at the same time.
+    contact = factories.ContactFactory(job_title="CTO", last_name="Doe")
+    stale = Contact.objects.get(pk=contact.pk)
+    services.update_contact(contact, by=tenant_a.rep.user, job_title="CEO")
+    services.update_contact(stale, by=tenant_a.manager.user, last_name="Smith")
+    contact.refresh_from_db()
+    assert (contact.job_title, contact.last_name) == ("CEO", "Smith")
+    assert contact.updated_by == tenant_a.manager.user
+
+
 # Bulk
 
 
