@@ -74,10 +74,10 @@ def send_task_reminders(*, tenant_id: int) -> int:
 @shared_task(name="contacts.scan_task_reminders", **SCAN_OPTIONS)
 def scan_task_reminders() -> int:
     """Every minute: tenants with a task reminder due."""
-    from contacts.automation_models import DEFAULT_REMINDER_LEAD_MINUTES
     from contacts.models import Task
-    from contacts.services.automation import setting_values
     from contacts.services.reminders import due_reminders
+    from crm.automation import setting_values
+    from crm.models import DEFAULT_REMINDER_LEAD_MINUTES
 
     due = due_reminders(
         Task.unscoped.filter(tenant__is_active=True),
@@ -101,8 +101,8 @@ def send_overdue_digests(*, tenant_id: int) -> int:
 def scan_overdue_digests() -> int:
     """Every five minutes: tenants past their digest hour with a digest not yet sent."""
     from contacts.models import Task
-    from contacts.services.automation import tenant_time_zones
     from contacts.services.reminders import due_digests
+    from crm.automation import tenant_time_zones
 
     due = due_digests(
         Task.unscoped.filter(tenant__is_active=True),

@@ -1,4 +1,5 @@
-"""What every automation shares: the tenant's settings, the "done once" log, time windows.
+"""What every app's automations share: the tenant's settings, the "done once" log, time
+windows, the people to tell.
 
 An automation writes its effects (notifications, tasks, a new owner) in the same
 transaction as its `AutomationLog` row; the row's unique constraint decides who does
@@ -20,10 +21,8 @@ from django.db.models import Exists, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.urls import NoReverseMatch
 
-from contacts.models import AutomationLog, AutomationSettings
-from contacts.services.common import clean_model
 from crm.audit import diff, record_event
-from crm.models import Membership, Role, Tenant, User
+from crm.models import AutomationLog, AutomationSettings, Membership, Role, Tenant, User
 from crm.tenancy import current_tenant
 
 SETTINGS_FIELDS = ["reminder_lead_minutes", "digest_hour"]
@@ -47,7 +46,7 @@ def update_automation_settings(*, by: User, **fields: Any) -> AutomationSettings
     before = {k: getattr(settings, k) for k in SETTINGS_FIELDS}
     for name, value in fields.items():
         setattr(settings, name, value)
-    clean_model(settings, skip=["tenant"])
+    settings.full_clean(exclude=["tenant"], validate_unique=False, validate_constraints=False)
     changes = diff(before, {k: getattr(settings, k) for k in SETTINGS_FIELDS})
     if not changes:
         return settings

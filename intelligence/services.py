@@ -21,10 +21,10 @@ from django.utils import timezone
 
 from contacts.models import Organization, Task
 from contacts.services import create_task
-from contacts.services.automation import active_member, managers
 from contacts.services.common import clean_model
 from contacts.services.work import snooze_target
 from crm.audit import diff, record_event
+from crm.automation import active_member, managers
 from crm.models import Membership, NotificationKind, Tenant, User
 from crm.notifications import grouped, notification_key, notify
 from crm.tenancy import current_tenant

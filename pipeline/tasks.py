@@ -66,7 +66,7 @@ def send_renewal_notices(*, tenant_id: int) -> int:
 @shared_task(name="pipeline.scan_renewals", **SCAN_OPTIONS)
 def scan_renewals() -> int:
     """Every five minutes: tenants with a renewal notice due (in their own calendar)."""
-    from contacts.services.automation import tenant_time_zones
+    from crm.automation import tenant_time_zones
     from pipeline.automation_models import RenewalOffset
     from pipeline.models import Deal
     from pipeline.services.renewals import due_renewal_notices
@@ -94,7 +94,7 @@ def send_weekly_summaries(*, tenant_id: int) -> int:
 @shared_task(name="pipeline.scan_weekly_summaries", **SCAN_OPTIONS)
 def scan_weekly_summaries() -> int:
     """Every fifteen minutes: tenants whose managers' summary for this week is due."""
-    from contacts.services.automation import tenant_time_zones
+    from crm.automation import tenant_time_zones
     from crm.models import Membership
     from pipeline.services.summary import due_weekly_summaries
 

@@ -49,8 +49,8 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Greatest, Least, TruncDate
 
-from contacts.models import Activity, AutomationLog, Contact
-from crm.models import AuditEvent, Membership, Role, Tenant, User
+from contacts.models import Activity, Contact
+from crm.models import AuditEvent, AutomationLog, Membership, Role, Tenant, User
 from pipeline.models import Deal, DealActivity, DealContact, Pipeline, StageCriterion
 from reporting import completeness
 from reporting.db import Earliest, Epoch, Median

@@ -18,18 +18,11 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max
 
-from contacts.models import (
-    AssignmentRule,
-    AssignmentRuleMember,
-    Automation,
-    ChoiceList,
-    Contact,
-    Organization,
-)
-from contacts.services.automation import log_once, url_for
+from contacts.models import AssignmentRule, AssignmentRuleMember, ChoiceList, Contact, Organization
 from contacts.services.common import clean_model, require_choice, require_member
 from crm.audit import diff, record_event
-from crm.models import Membership, NotificationKind, User
+from crm.automation import log_once, url_for
+from crm.models import Automation, Membership, NotificationKind, User
 from crm.notifications import notification_key, notify
 from crm.tenancy import current_tenant
 

@@ -16,9 +16,8 @@ from datetime import datetime, timedelta
 from django.db.models import F, OuterRef, Q, QuerySet
 from django.utils import formats
 
-from contacts.automation_models import DEFAULT_DIGEST_HOUR, DEFAULT_REMINDER_LEAD_MINUTES
-from contacts.models import Automation, Task
-from contacts.services.automation import (
+from contacts.models import Task
+from crm.automation import (
     active_member,
     automation_settings,
     local_midnight,
@@ -27,7 +26,12 @@ from contacts.services.automation import (
     setting_subquery,
     url_for,
 )
-from crm.models import NotificationKind
+from crm.models import (
+    DEFAULT_DIGEST_HOUR,
+    DEFAULT_REMINDER_LEAD_MINUTES,
+    Automation,
+    NotificationKind,
+)
 from crm.notifications import DIGEST_LIST, grouped, notification_key, notify
 from crm.tenancy import current_tenant
 

@@ -4,7 +4,7 @@ owner (in the UI or by an import). See contacts.services.assignment."""
 from __future__ import annotations
 
 from contacts.services.assignment import pick_assignee, record_assignment
-from contacts.services.automation import url_for
+from crm.automation import url_for
 from crm.models import User
 from pipeline.models import Deal
 

@@ -13,10 +13,8 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.db.models import Count, Max
 
-from contacts.automation_models import RUN_KINDS
-from contacts.models import Automation, AutomationLog
-from contacts.services.automation import automation_settings, update_automation_settings
-from crm.models import User
+from crm.automation import automation_settings, update_automation_settings
+from crm.models import RUN_KINDS, Automation, AutomationLog, User
 from pipeline.automation_models import RenewalOffset
 from pipeline.services.config import pipeline_settings, set_rotting_days
 from pipeline.services.renewals import set_renewal_offsets

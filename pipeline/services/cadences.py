@@ -14,10 +14,10 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from contacts import services as contact_services
-from contacts.models import Automation, Task
-from contacts.services.automation import active_member, log_once, positive_int, url_for
+from contacts.models import Task
 from crm.audit import record_event
-from crm.models import User
+from crm.automation import active_member, log_once, positive_int, url_for
+from crm.models import Automation, User
 from crm.tenancy import current_tenant
 from pipeline.automation_models import CadenceStep
 from pipeline.models import Deal, DealTask, Stage, StageTransition

@@ -24,9 +24,8 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import formats
 
-from contacts.automation_models import RENEWAL_DEAL_STEP
-from contacts.models import Automation, AutomationLog
-from contacts.services.automation import (
+from crm.audit import record_event
+from crm.automation import (
     active_member,
     date_window,
     log_once,
@@ -34,9 +33,8 @@ from contacts.services.automation import (
     positive_int,
     url_for,
 )
-from crm.audit import record_event
 from crm.events import publish
-from crm.models import NotificationKind, Tenant, User
+from crm.models import RENEWAL_DEAL_STEP, Automation, AutomationLog, NotificationKind, Tenant, User
 from crm.notifications import grouped, notification_key, notify
 from crm.tenancy import current_tenant
 from pipeline.automation_models import DEFAULT_RENEWAL_OFFSETS, RenewalOffset

@@ -22,9 +22,8 @@ from datetime import datetime, timedelta
 from django.db.models import DateTimeField, F, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, Greatest
 
-from contacts.models import Automation
-from contacts.services.automation import active_member, log_once, logged, managers, url_for
-from crm.models import NotificationKind, User
+from crm.automation import active_member, log_once, logged, managers, url_for
+from crm.models import Automation, NotificationKind, User
 from crm.notifications import grouped, notification_key, notify
 from crm.tenancy import current_tenant
 from pipeline.models import DEFAULT_ROTTING_DAYS, Deal, DealActivity, PipelineSettings, Stage

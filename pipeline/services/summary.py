@@ -16,16 +16,14 @@ from decimal import Decimal
 
 from django.db.models import Count, OuterRef, Q, QuerySet, Sum
 
-from contacts.automation_models import DEFAULT_DIGEST_HOUR
-from contacts.models import Automation
-from contacts.services.automation import (
+from crm.automation import (
     local_midnight,
     log_once,
     logged,
     setting_subquery,
     url_for,
 )
-from crm.models import Membership, NotificationKind, Role
+from crm.models import DEFAULT_DIGEST_HOUR, Automation, Membership, NotificationKind, Role
 from crm.money import format_money
 from crm.notifications import notification_key, notify
 from crm.tenancy import current_tenant

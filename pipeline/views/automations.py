@@ -13,11 +13,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
-from contacts.models import AssignmentRule, AssignmentRuleMember, Automation
+from contacts.models import AssignmentRule, AssignmentRuleMember
 from contacts.services import assignment as rules
 from contacts.views.common import done, post_only
 from crm.forms_util import add_service_errors
-from crm.models import Role
+from crm.models import Automation, Role
 from crm.templatetags.keel import tenant_reverse
 from pipeline.automation_forms import AssignmentRuleForm, AutomationSettingsForm, CadenceStepForm
 from pipeline.automation_models import CadenceStep

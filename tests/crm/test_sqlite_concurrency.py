@@ -193,7 +193,7 @@ def test_a_team_and_the_worker_share_the_sqlite_file_without_lock_errors(tmp_pat
 
         def reminded() -> int:  # each task's done-once mark: its reminder went out
             return db.execute(
-                "SELECT count(DISTINCT subject_id) FROM contacts_automationlog"
+                "SELECT count(DISTINCT subject_id) FROM crm_automationlog"
                 " WHERE automation = 'task_reminder' AND subject_type = 'contacts.task'"
             ).fetchone()[0]
 

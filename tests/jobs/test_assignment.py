@@ -8,13 +8,13 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
 from contacts import services as contact_services
-from contacts.models import AssignmentRule, AutomationLog, Contact
+from contacts.models import AssignmentRule, Contact
 from contacts.services.assignment import (
     create_assignment_rule,
     delete_assignment_rule,
     update_assignment_rule,
 )
-from crm.models import AuditEvent
+from crm.models import AuditEvent, AutomationLog
 from crm.tenancy import tenant_context
 from pipeline import services
 from tests import factories

@@ -5,7 +5,8 @@ from datetime import timedelta
 
 import pytest
 
-from contacts.models import AssignmentRule, AutomationSettings
+from contacts.models import AssignmentRule
+from crm.models import AutomationSettings
 from pipeline.automation_models import CadenceStep, RenewalOffset
 from pipeline.models import PipelineSettings
 from pipeline.services.stale import send_stale_alerts

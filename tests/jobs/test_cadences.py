@@ -5,8 +5,9 @@ from datetime import date, timedelta
 import pytest
 from django.core.exceptions import ValidationError
 
-from contacts.models import AutomationLog, Task
+from contacts.models import Task
 from contacts.services import complete_task
+from crm.models import AutomationLog
 from pipeline import services
 from pipeline.models import Deal, DealTask
 from pipeline.services.cadences import add_cadence_step, remove_cadence_step

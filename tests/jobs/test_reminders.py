@@ -4,11 +4,11 @@ from datetime import UTC, timedelta
 
 from django.core import mail
 
-from contacts.models import AutomationLog, Task
+from contacts.models import Task
 from contacts.services import cancel_task, complete_task, create_task, snooze_task
-from contacts.services.automation import update_automation_settings
 from contacts.services.reminders import send_due_reminders, send_overdue_digests
-from crm.models import Notification
+from crm.automation import update_automation_settings
+from crm.models import AutomationLog, Notification
 from tests import factories
 from tests.jobs.conftest import at, notices
 

@@ -5,8 +5,7 @@ from datetime import UTC, date
 
 import pytest
 
-from contacts.models import AutomationLog
-from crm.models import Tenant
+from crm.models import AutomationLog, Tenant
 from pipeline import services
 from pipeline.models import Deal, Pipeline
 from pipeline.services.renewals import send_renewal_notices, set_renewal_offsets

@@ -7,10 +7,9 @@ import pytest
 from django.core import mail
 from django.core.management import CommandError, call_command
 
-from contacts.models import AutomationLog
 from contacts.services import create_contact
 from contacts.services.assignment import create_assignment_rule
-from crm.models import Notification
+from crm.models import AutomationLog, Notification
 from pipeline import services
 from pipeline.automation_demo import RENEWAL_DEAL, STALE_DEAL
 from pipeline.models import Deal, Pipeline

@@ -7,7 +7,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from contacts.services.automation import update_automation_settings
+from crm.automation import update_automation_settings
 from contacts.tasks import (
     scan_overdue_digests,
     scan_pending_emails,

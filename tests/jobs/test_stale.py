@@ -7,8 +7,7 @@ from datetime import timedelta
 import pytest
 from django.core import mail
 
-from contacts.models import AutomationLog
-from crm.models import Notification
+from crm.models import AutomationLog, Notification
 from pipeline import services
 from pipeline.models import Deal
 from pipeline.services.stale import send_stale_alerts, stale_deals, tenant_limits

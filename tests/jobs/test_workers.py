@@ -25,10 +25,9 @@ from django.core import mail
 from django.db import OperationalError, connection
 from django.utils import timezone
 
-from contacts.models import AutomationLog
 from contacts.tasks import scan_task_reminders, send_task_reminders
 from crm.celery import app as celery_app
-from crm.models import Notification
+from crm.models import AutomationLog, Notification
 from tests import factories
 
 pytestmark = [

@@ -104,8 +104,7 @@ def tell_story(org) -> Book:
     """A small March 2026 in tenant A (current) where every figure has a value: won and
     lost deals of both reps, customers, answered and waiting leads, a snapshot of 1 March,
     targets, visits, activities, open deals with and without next actions."""
-    from contacts.models import AutomationLog
-    from crm.models import Membership
+    from crm.models import AutomationLog, Membership
     from pipeline.models import DealTask
     from reporting.models import MemberActivityDay, RevenueTarget
     from reporting.services import take_snapshot

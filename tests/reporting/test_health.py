@@ -12,8 +12,7 @@ from datetime import date
 import pytest
 from django.test import override_settings
 
-from contacts.models import AutomationLog
-from crm.models import AuditEvent, Membership, Role
+from crm.models import AuditEvent, AutomationLog, Membership, Role
 from pipeline.models import DealTask, PipelineSettings, StageCriterion
 from reporting.models import MemberActivityDay
 from reporting.periods import Period
