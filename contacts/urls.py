@@ -56,10 +56,12 @@ urlpatterns = [
     path("activities/<int:pk>/delete/", work.activity_delete, name="activity-delete"),
     path("tasks/new/", work.task_create, name="task-create"),
     path("tasks/<int:pk>/edit/", work.task_edit, name="task-edit"),
-    path("tasks/<int:pk>/done/", work.task_done, name="task-done"),
-    path("tasks/<int:pk>/reopen/", work.task_reopen, name="task-reopen"),
-    path("tasks/<int:pk>/snooze/", work.task_snooze, name="task-snooze"),
-    path("tasks/<int:pk>/cancel/", work.task_cancel, name="task-cancel"),
+    *[
+        path(
+            f"tasks/<int:pk>/{action}/", work.task_action, {"action": action}, name=f"task-{action}"
+        )
+        for action in work.TASK_ACTIONS
+    ],
     path("search/", personal.search, name="search"),
     path("views/save/", personal.view_save, name="view-save"),
     path("views/<int:pk>/delete/", personal.view_delete, name="view-delete"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -51,58 +53,54 @@ def _task_changed(request: HttpRequest, task: Task, message: str) -> HttpRespons
     return done(request, next_url(request, _record_url(task)), message)
 
 
-@rep_view
-def task_done(request: HttpRequest, pk: int) -> HttpResponse:
-    task = _task(pk)
-    if refused := post_only(request):
-        return refused
-    require_edit(request, task)
-    try:
-        services.complete_task(task, by=request.user)
-    except ValidationError as exc:
-        return _refused(request, task, exc)
-    return _task_changed(request, task, f"Done: {task}.")
+def _complete(request: HttpRequest, task: Task) -> str:
+    services.complete_task(task, by=request.user)
+    return f"Done: {task}."
 
 
-@rep_view
-def task_reopen(request: HttpRequest, pk: int) -> HttpResponse:
-    task = _task(pk)
-    if refused := post_only(request):
-        return refused
-    require_edit(request, task)
+def _reopen(request: HttpRequest, task: Task) -> str:
     services.reopen_task(task, by=request.user)
-    return _task_changed(request, task, f"{task} is open again.")
+    return f"{task} is open again."
 
 
-@rep_view
-def task_cancel(request: HttpRequest, pk: int) -> HttpResponse:
-    task = _task(pk)
-    if refused := post_only(request):
-        return refused
-    require_edit(request, task)
-    try:
-        services.cancel_task(task, by=request.user)
-    except ValidationError as exc:
-        return _refused(request, task, exc)
-    return _task_changed(request, task, f"Cancelled: {task}.")
+def _cancel(request: HttpRequest, task: Task) -> str:
+    services.cancel_task(task, by=request.user)
+    return f"Cancelled: {task}."
 
 
-@rep_view
-def task_snooze(request: HttpRequest, pk: int) -> HttpResponse:
-    task = _task(pk)
-    if refused := post_only(request):
-        return refused
-    require_edit(request, task)
+def _snooze(request: HttpRequest, task: Task) -> str:
     form = SnoozeForm(request.POST)
     if not form.is_valid():
-        return _refused(request, task, ValidationError("Choose when to be reminded again."))
+        raise ValidationError("Choose when to be reminded again.")
     option = form.cleaned_data["until"]
     until = snooze_target(option, due_at=task.due_at, now=timezone.now(), tz=request.tenant.tz)
+    services.snooze_task(task, until=until, by=request.user)
+    return f"Snoozed until {SNOOZE_OPTIONS[option].lower()}."
+
+
+# The one-click changes of a task (My day, record pages): each calls its service and says
+# what it did; contacts/urls.py gives each its URL, tasks/<pk>/<action>/.
+TASK_ACTIONS: dict[str, Callable[[HttpRequest, Task], str]] = {
+    "done": _complete,
+    "reopen": _reopen,
+    "snooze": _snooze,
+    "cancel": _cancel,
+}
+
+
+@rep_view
+def task_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    """Done, reopen, snooze or cancel: the row again for htmx (422 with the reason when the
+    service refuses), else back to the page with a message."""
+    task = _task(pk)
+    if refused := post_only(request):
+        return refused
+    require_edit(request, task)
     try:
-        services.snooze_task(task, until=until, by=request.user)
+        message = TASK_ACTIONS[action](request, task)
     except ValidationError as exc:
         return _refused(request, task, exc)
-    return _task_changed(request, task, f"Snoozed until {SNOOZE_OPTIONS[option].lower()}.")
+    return _task_changed(request, task, message)
 
 
 def _refused(request: HttpRequest, task: Task, exc: ValidationError) -> HttpResponse:
