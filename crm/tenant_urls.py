@@ -8,6 +8,7 @@ from django.urls import include, path
 from contacts.views.personal import my_day
 from crm import notification_views as notes
 from crm import views
+from pipeline.urls import automation_urls
 
 urlpatterns = [
     path("", my_day, name="home"),  # My day lives in contacts (crm cannot import it)
@@ -24,7 +25,7 @@ urlpatterns = [
         notes.notification_preferences,
         name="notification-preferences",
     ),
-    path("settings/automations/", include("pipeline.automation_urls")),
+    path("settings/automations/", include(automation_urls)),
     path("", include("contacts.urls")),
     path("", include("pipeline.urls")),
     path("", include("reporting.urls")),

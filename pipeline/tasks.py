@@ -67,8 +67,7 @@ def send_renewal_notices(*, tenant_id: int) -> int:
 def scan_renewals() -> int:
     """Every five minutes: tenants with a renewal notice due (in their own calendar)."""
     from crm.automation import tenant_time_zones
-    from pipeline.automation_models import RenewalOffset
-    from pipeline.models import Deal
+    from pipeline.models import Deal, RenewalOffset
     from pipeline.services.renewals import due_renewal_notices
 
     offsets = across_tenants(RenewalOffset.unscoped.values_list("days", flat=True).distinct())

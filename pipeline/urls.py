@@ -1,6 +1,6 @@
 from django.urls import path
 
-from pipeline.views import board, config, deals, forecast
+from pipeline.views import automations, board, config, deals, forecast
 
 app_name = "pipeline"
 
@@ -27,3 +27,17 @@ urlpatterns = [
     path("settings/lost-reasons/", config.lost_reasons, name="lost-reasons"),
     path("settings/lost-reasons/<int:pk>/", config.lost_reason_edit, name="lost-reason-edit"),
 ]
+
+# Settings → Automations keeps its own namespace ("automations:index"…); crm/tenant_urls.py
+# mounts it under settings/automations/.
+automation_urls = (
+    [
+        path("", automations.automation_index, name="index"),
+        path("cadences/new/", automations.cadence_add, name="cadence-add"),
+        path("cadences/<int:pk>/delete/", automations.cadence_delete, name="cadence-delete"),
+        path("rules/new/", automations.rule_create, name="rule-create"),
+        path("rules/<int:pk>/", automations.rule_edit, name="rule-edit"),
+        path("rules/<int:pk>/delete/", automations.rule_delete, name="rule-delete"),
+    ],
+    "automations",
+)

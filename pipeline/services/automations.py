@@ -15,7 +15,7 @@ from django.db.models import Count, Max
 
 from crm.automation import automation_settings, update_automation_settings
 from crm.models import RUN_KINDS, Automation, AutomationLog, User
-from pipeline.automation_models import RenewalOffset
+from pipeline.models import RenewalOffset
 from pipeline.services.config import pipeline_settings, set_rotting_days
 from pipeline.services.renewals import set_renewal_offsets
 

@@ -19,8 +19,7 @@ from crm.audit import record_event
 from crm.automation import active_member, log_once, positive_int, url_for
 from crm.models import Automation, User
 from crm.tenancy import current_tenant
-from pipeline.automation_models import CadenceStep
-from pipeline.models import Deal, DealTask, Stage, StageTransition
+from pipeline.models import CadenceStep, Deal, DealTask, Stage, StageTransition
 
 
 def cadence_key_prefix(deal: Deal) -> str:

@@ -37,8 +37,7 @@ from crm.events import publish
 from crm.models import RENEWAL_DEAL_STEP, Automation, AutomationLog, NotificationKind, Tenant, User
 from crm.notifications import grouped, notification_key, notify
 from crm.tenancy import current_tenant
-from pipeline.automation_models import DEFAULT_RENEWAL_OFFSETS, RenewalOffset
-from pipeline.models import Deal, Pipeline
+from pipeline.models import DEFAULT_RENEWAL_OFFSETS, Deal, Pipeline, RenewalOffset
 
 # (name, kind, probability, max dwell days, criteria): see config.SALES_STAGES.
 RENEWAL_STAGES: list[tuple[str, str, int, int | None, list]] = [

@@ -19,9 +19,8 @@ from contacts.views.common import done, post_only
 from crm.forms_util import add_service_errors
 from crm.models import Automation, Role
 from crm.templatetags.keel import tenant_reverse
-from pipeline.automation_forms import AssignmentRuleForm, AutomationSettingsForm, CadenceStepForm
-from pipeline.automation_models import CadenceStep
-from pipeline.models import Pipeline, Stage
+from pipeline.forms import AssignmentRuleForm, AutomationSettingsForm, CadenceStepForm
+from pipeline.models import CadenceStep, Pipeline, Stage
 from pipeline.services import automations, cadences
 from pipeline.views.common import pipeline_view
 

@@ -7,8 +7,7 @@ import pytest
 
 from contacts.models import AssignmentRule
 from crm.models import AutomationSettings
-from pipeline.automation_models import CadenceStep, RenewalOffset
-from pipeline.models import PipelineSettings
+from pipeline.models import CadenceStep, PipelineSettings, RenewalOffset
 from pipeline.services.stale import send_stale_alerts
 from tests import factories
 from tests.jobs.conftest import at, sales_of

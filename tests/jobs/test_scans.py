@@ -7,13 +7,13 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from crm.automation import update_automation_settings
 from contacts.tasks import (
     scan_overdue_digests,
     scan_pending_emails,
     scan_task_reminders,
     send_task_reminders,
 )
+from crm.automation import update_automation_settings
 from crm.models import Notification, Tenant
 from crm.notifications import notify
 from pipeline.tasks import scan_weekly_summaries
@@ -87,7 +87,7 @@ def test_the_digest_scan_follows_each_tenants_morning(org_a, org_b, clock, eager
 def test_the_weekly_summary_scan_reaches_each_tenants_managers_once(org_a, org_b, clock, eager):
     _to_new_york(org_b)
     clock(at(2026, 6, 8, 7, 0, tz=UTC))  # Monday 09:00 in Berlin, 03:00 in New York
-    assert scan_weekly_summaries() == 1
+    assert scan_weekly_summaries() == 2  # Acme and the other tenant of every test (Berlin)
     assert scan_weekly_summaries() == 0
     assert len(notices(org_a, org_a.manager.user, "weekly_summary")) == 1
     assert notices(org_b, org_b.manager.user, "weekly_summary") == []

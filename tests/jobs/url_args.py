@@ -17,7 +17,7 @@ def _rule(org) -> dict:
 
 
 def _cadence_step(org) -> dict:
-    from pipeline.automation_models import CadenceStep
+    from pipeline.models import CadenceStep
     from tests import factories
 
     with org.activate():

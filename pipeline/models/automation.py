@@ -1,11 +1,11 @@
-"""The tables of pipeline's automations (imported by pipeline/models.py).
+"""The tables of pipeline's automations.
 
 - `CadenceStep`: a stage's follow-up cadence. Entering the stage plans one task per step
   (due `offset_days` after entry); leaving it cancels the ones still open.
 - `RenewalOffset`: how many days before a won deal's contract ends its owner hears
   about the renewal (90, 60 and 30 by default; managers copied from 30).
 
-What the automations produced is in `contacts.AutomationLog`.
+What the automations produced is in `crm.AutomationLog`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Forms of the automations page: settings, a cadence step, an assignment rule."""
+"""Forms of Settings → Automations: the settings, a cadence step, an assignment rule."""
 
 from __future__ import annotations
 
