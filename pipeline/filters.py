@@ -10,7 +10,8 @@ from django.utils import timezone
 from contacts.selectors import member_choices
 from crm.custom_fields.filters import add_filters
 from pipeline.models import Deal, Pipeline, Stage
-from pipeline.selectors import close_month_q, rotting_days, stale_q
+from pipeline.selectors.common import rotting_days, stale_q
+from pipeline.selectors.forecast import close_month_q
 
 
 class DealFilter(django_filters.FilterSet):

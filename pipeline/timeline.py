@@ -76,7 +76,7 @@ def stage_entries(
     record: Contact | Organization, *, before: datetime | None, limit: int
 ) -> list[Entry]:
     """Deals opened and moved, on the timeline of their contacts and organization."""
-    from pipeline.selectors import deal_ids_of
+    from pipeline.selectors.deals import deal_ids_of
 
     # The deals first (their own indexes), then their transitions through the (tenant,
     # deal, at) index: an OR across the join to the deal walked every transition of the
@@ -89,7 +89,7 @@ def stage_entries(
 
 
 def deals_panel(request: HttpRequest, record: Contact | Organization) -> Panel:
-    from pipeline.selectors import deals_of
+    from pipeline.selectors.deals import deals_of
 
     deals = deals_of(record)
     new_url_param = (
@@ -106,7 +106,7 @@ def deals_panel(request: HttpRequest, record: Contact | Organization) -> Panel:
 
 def attention_panel(request: HttpRequest, record=None) -> Panel | None:
     """My day: the member's open deals that are stale or past their expected close."""
-    from pipeline.selectors import mark_stale, rotting_days, stale_q, with_card_facts
+    from pipeline.selectors.common import mark_stale, rotting_days, stale_q, with_card_facts
 
     now = timezone.now()
     rotting = rotting_days()

@@ -23,8 +23,8 @@ from crm.custom_fields.values import export_value
 from crm.models import User
 from crm.tenancy import current_tenant
 from governance.models import DataExport
-from pipeline import selectors as deal_selectors
 from pipeline.filters import DealFilter
+from pipeline.selectors import deals as deal_selectors
 
 RECORD_TYPE = {"contacts": "contact", "organizations": "organization", "deals": "deal"}
 

@@ -13,12 +13,10 @@ from contacts.models import ChoiceList
 from crm.forms_util import add_service_errors
 from crm.models import FieldDefinition
 from crm.templatetags.keel import tenant_reverse
-from governance import quality
+from governance import quality, selectors
 from governance.forms import ChoiceListForm, ExpectedFieldsForm, FieldForm
-from governance.models import ErasureRequest, ImportJob, RetentionPolicy
 from governance.services import fields as field_services
 from governance.views.common import can_change, governance_view, require_admin
-from pipeline.models import LostReason, StageCriterion
 
 PER_PAGE = 50
 
@@ -26,13 +24,7 @@ PER_PAGE = 50
 @governance_view()
 def overview(request: HttpRequest) -> HttpResponse:
     """Settings: every area on one page, with what needs attention."""
-    context = {
-        "fields": FieldDefinition.objects.filter(archived_at__isnull=True).count(),
-        "imports": ImportJob.objects.order_by("-created_at").first(),
-        "erasures": ErasureRequest.objects.count(),
-        "retention": RetentionPolicy.objects.first(),
-        "can_change": can_change(request),
-    }
+    context = {**selectors.overview(), "can_change": can_change(request)}
     return render(request, "governance/overview.html", context)
 
 
@@ -41,24 +33,9 @@ def overview(request: HttpRequest) -> HttpResponse:
 
 @governance_view()
 def field_list(request: HttpRequest) -> HttpResponse:
-    definitions = list(FieldDefinition.objects.order_by("record_type", "position", "id"))
-    used = set(
-        StageCriterion.objects.filter(field_name__startswith="custom:").values_list(
-            "field_name", flat=True
-        )
-    )
-    groups = [
-        {
-            "type": value,
-            "label": label,
-            "fields": [d for d in definitions if d.record_type == value and d.is_active],
-            "removed": [d for d in definitions if d.record_type == value and not d.is_active],
-        }
-        for value, label in FieldDefinition.RecordType.choices
-    ]
     context = {
-        "groups": groups,
-        "criteria_fields": used,
+        "groups": selectors.field_groups(),
+        "criteria_fields": selectors.fields_in_criteria(),
         "expected_form": ExpectedFieldsForm(current=field_services.expected_fields()),
         "can_change": can_change(request),
     }
@@ -175,7 +152,7 @@ def choice_lists(request: HttpRequest) -> HttpResponse:
         status = 422
     context = {
         "lists": lists,
-        "lost_reasons": list(LostReason.objects.order_by("position", "label")),
+        "lost_reasons": selectors.lost_reasons(),
         "can_change": can_change(request),
     }
     return render(request, "governance/choices.html", context, status=status)

@@ -14,10 +14,11 @@ from contacts.views.common import done, render_page
 from crm.forms_util import add_service_errors
 from crm.permissions import require_edit
 from crm.templatetags.keel import tenant_reverse
-from pipeline import selectors, services
+from pipeline import services
 from pipeline.criteria import Unmet, unmet_criteria
 from pipeline.forms import MoveForm, html_name
 from pipeline.models import Deal, Pipeline, Stage
+from pipeline.selectors import board as selectors
 from pipeline.services import DealChanged, StageCriteriaUnmet
 from pipeline.views.common import (
     board_filters,
@@ -306,28 +307,18 @@ def _moved(request: HttpRequest, deal: Deal, to_stage: Stage) -> HttpResponse:
         return done(request, deal.get_absolute_url(), message)
     now = timezone.now()
     _, filters = board_filters(request.GET, request.membership)
-    old_stage_pk = next(
-        (t.from_stage_id for t in deal.transitions.order_by("-at", "-id")[:1]), None
+    redraw = selectors.after_move(
+        deal, to_stage=to_stage, filters=filters, user_id=request.user.pk, now=now
     )
-    heads = []
-    for stage in Stage.objects.active().filter(pk__in=[old_stage_pk, to_stage.pk], kind="open"):
-        heads.append(selectors.column(stage, filters, user_id=request.user.pk, now=now, page=0))
-    card = None
-    if not to_stage.is_terminal:
-        matching, _ = selectors.board_deals(
-            deal.pipeline, filters, user_id=request.user.pk, now=now
-        )
-        if matching.filter(pk=deal.pk).exists():
-            card = selectors.card(deal, now=now)
     context = {
         "deal": deal,
-        "card": card,
-        "heads": heads,
+        "card": redraw.card,
+        "heads": redraw.heads,
         "to_stage": to_stage,
         "toast": message,
         "query": board_query(request.GET),
         "now": now,
-        "summary": selectors.board_totals(deal.pipeline, filters, user_id=request.user.pk, now=now),
+        "summary": redraw.summary,
         "filters": filters,
     }
     return render(request, "pipeline/move.html#move-done", context)

@@ -14,7 +14,7 @@ from crm.models import Membership, Role
 from crm.permissions import role_required
 from pipeline.forms import BoardFilterForm
 from pipeline.models import Deal, Pipeline
-from pipeline.selectors import BoardFilters
+from pipeline.selectors.board import BoardFilters
 
 BOARD_PARAMS = ("pipeline", "q", "owner", "mine", "organization", "stale")
 

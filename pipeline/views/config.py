@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
@@ -25,7 +24,8 @@ from pipeline.forms import (
     StageDeleteForm,
     StageForm,
 )
-from pipeline.models import Deal, LostReason, Pipeline, Stage, StageCriterion
+from pipeline.models import LostReason, Pipeline, Stage, StageCriterion
+from pipeline.selectors import config as selectors
 from pipeline.views.common import pipeline_view
 
 manager_view = pipeline_view(Role.MANAGER)
@@ -57,9 +57,8 @@ def pipeline_settings(request: HttpRequest) -> HttpResponse:
             add_service_errors(form, exc)
         else:
             return done(request, _settings_url(), "Rotting period saved.")
-    pipelines = Pipeline.objects.prefetch_related("stages")
     context = {
-        "pipelines": pipelines,
+        "pipelines": selectors.pipelines_with_stages(),
         "rotting_form": form,
         "can_change": request.membership.is_admin,
     }
@@ -89,21 +88,9 @@ def pipeline_create(request: HttpRequest) -> HttpResponse:
 
 
 def _pipeline_context(request: HttpRequest, pipeline: Pipeline, **extra: Any) -> dict[str, Any]:
-    stages = list(Stage.objects.active().filter(pipeline=pipeline).prefetch_related("criteria"))
-    counts = dict(
-        Deal.objects.filter(stage__in=stages)
-        .order_by()
-        .values_list("stage_id")
-        .annotate(n=Count("pk"))
-    )
-    open_ids = [s.pk for s in stages if not s.is_terminal]
-    for stage in stages:
-        stage.deal_count = counts.get(stage.pk, 0)
-        stage.is_first_open = bool(open_ids) and stage.pk == open_ids[0]
-        stage.is_last_open = bool(open_ids) and stage.pk == open_ids[-1]
     context = {
         "pipeline": pipeline,
-        "stages": stages,
+        "stages": selectors.pipeline_stages(pipeline),
         "form": PipelineForm(instance=pipeline),
         "stage_form": StageForm(initial={"probability": 50, "kind": "open"}),
         "can_change": request.membership.is_admin,
@@ -162,7 +149,7 @@ def stage_reorder(request: HttpRequest, pk: int) -> HttpResponse:
     ids = [int(i) for i in request.POST.getlist("stage") if i.isdigit()]
     move, _, target = request.POST.get("move", "").partition(":")
     if move in ("up", "down") and target.isdigit():
-        ids = [s.pk for s in Stage.objects.active().filter(pipeline=pipeline, kind="open")]
+        ids = selectors.open_stage_ids(pipeline)
         if int(target) in ids:
             i = ids.index(int(target))
             j = i - 1 if move == "up" else i + 1
@@ -183,11 +170,11 @@ def _stage_context(request: HttpRequest, stage: Stage, **extra: Any) -> dict[str
     context = {
         "stage": stage,
         "pipeline": stage.pipeline,
-        "criteria": list(stage.criteria.all()),
+        "criteria": selectors.criteria_of(stage),
         "form": StageForm(instance=stage),
         "criterion_form": CriterionForm(initial={"when": "entry", "kind": "field", "min_count": 1}),
         "can_change": request.membership.is_admin,
-        "deal_count": Deal.objects.filter(stage=stage).count(),
+        "deal_count": selectors.deal_count(stage),
     }
     context.update(extra)
     return context
@@ -272,7 +259,7 @@ def stage_delete(request: HttpRequest, pk: int) -> HttpResponse:
         "stage": stage,
         "pipeline": stage.pipeline,
         "form": form,
-        "deal_count": Deal.objects.filter(stage=stage).count(),
+        "deal_count": selectors.deal_count(stage),
         "can_change": request.membership.is_admin,
     }
     status = 422 if form.is_bound else 200
@@ -292,7 +279,7 @@ def lost_reasons(request: HttpRequest) -> HttpResponse:
         else:
             return done(request, tenant_reverse("pipeline:lost-reasons"), "Reason added.")
     context = {
-        "reasons": LostReason.objects.all(),
+        "reasons": selectors.lost_reasons(),
         "form": form,
         "can_change": request.membership.is_admin,
     }

@@ -20,10 +20,12 @@ from crm import custom_fields
 from crm.forms_util import add_service_errors
 from crm.permissions import require_edit
 from crm.templatetags.keel import tenant_reverse
-from pipeline import selectors, services
+from pipeline import services
 from pipeline.filters import DealFilter
 from pipeline.forms import DealForm
 from pipeline.models import Deal
+from pipeline.selectors import deals as selectors
+from pipeline.selectors.common import mark_stale, rotting_days
 from pipeline.services import DealChanged, StageCriteriaUnmet
 from pipeline.timeline import deal_timeline
 from pipeline.views.common import get_deal, pipeline_view
@@ -38,7 +40,7 @@ def deal_list(request: HttpRequest) -> HttpResponse:
     deals = DealFilter(params, queryset=selectors.deal_list(), request=request)
     page = Paginator(deals.qs, PER_PAGE).get_page(request.GET.get("page"))
     now = timezone.now()
-    selectors.mark_stale(list(page.object_list), now=now, rotting=selectors.rotting_days())
+    mark_stale(list(page.object_list), now=now, rotting=rotting_days())
     params.pop("page", None)
     filtered = any(v for k, v in params.items() if k not in ("sort", "page", "status"))
     context = {

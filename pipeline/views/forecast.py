@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from contacts.selectors import member_choices
 from crm.money import money_js
-from pipeline import selectors
 from pipeline.models import Pipeline
+from pipeline.selectors import forecast as selectors
 from pipeline.views.common import pipeline_view
 
 MONTH_CHOICES = (3, 6, 12)

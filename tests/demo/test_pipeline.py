@@ -11,7 +11,7 @@ from django.utils import timezone
 from contacts import demo as contacts_demo
 from pipeline import demo
 from pipeline.models import Deal, DealActivity, Pipeline, StageTransition
-from pipeline.selectors import rotting_days, stale_q
+from pipeline.selectors.common import rotting_days, stale_q
 
 
 def _members(org) -> dict:

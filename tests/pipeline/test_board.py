@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from pipeline.models import Deal, StageTransition
-from pipeline.selectors import BOARD_PAGE
+from pipeline.selectors.board import BOARD_PAGE
 from tests import factories
 from tests.pipeline.conftest import default_sales, qualified_deal
 

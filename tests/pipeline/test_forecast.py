@@ -9,8 +9,8 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from pipeline import selectors
 from pipeline.models import Deal, Pipeline
+from pipeline.selectors import forecast as selectors
 from tests import factories
 from tests.pipeline.conftest import default_sales
 
