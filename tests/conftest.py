@@ -19,6 +19,9 @@ from crm.models import Membership, Role, Tenant, User
 from crm.tenancy import tenant_context
 from tests import factories
 
+# The automation tests' clock and send fixtures, shared by every app's tests.
+pytest_plugins = ["tests.automation"]
+
 REQUIRE_SERVICES = os.environ.get("KEEL_REQUIRE_SERVICES") == "1"
 
 

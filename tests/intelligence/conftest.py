@@ -16,7 +16,7 @@ import pytest
 from contacts.models import Activity, Organization, Task
 from pipeline.models import Deal, LostReason, Pipeline, Stage
 from tests import factories
-from tests.jobs.conftest import BERLIN, at, clock  # noqa: F401 (fixtures used here)
+from tests.automation import BERLIN, at  # re-exported for the intelligence tests
 
 __all__ = ["BERLIN", "Accounts", "at"]
 

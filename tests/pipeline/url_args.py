@@ -3,6 +3,8 @@ taking the conftest `Org` and returning kwargs for an object that belongs to tha
 
 from __future__ import annotations
 
+import uuid
+
 from tests import factories
 
 
@@ -31,6 +33,26 @@ def _lost_reason(org) -> dict:
         return {"pk": factories.LostReasonFactory().pk}
 
 
+def _rule(org) -> dict:
+    from contacts.services.assignment import create_assignment_rule
+
+    with org.activate():
+        rule = create_assignment_rule(
+            by=org.admin.user, name=f"Rule {uuid.uuid4().hex[:8]}", members=[org.rep.user]
+        )
+    return {"pk": rule.pk}
+
+
+def _cadence_step(org) -> dict:
+    from pipeline.models import CadenceStep
+
+    with org.activate():
+        step = CadenceStep.objects.create(
+            tenant=org.tenant, stage=factories.StageFactory(), offset_days=2, title="Follow up"
+        )
+    return {"pk": step.pk}
+
+
 URL_ARGS = {
     "pipeline:board-column": _stage,
     "pipeline:deal-detail": _deal,
@@ -46,4 +68,8 @@ URL_ARGS = {
     "pipeline:criterion-add": _stage,
     "pipeline:criterion-delete": _criterion,
     "pipeline:lost-reason-edit": _lost_reason,
+    # Settings → Automations (pipeline.urls.automation_urls)
+    "automations:rule-edit": _rule,
+    "automations:rule-delete": _rule,
+    "automations:cadence-delete": _cadence_step,
 }

@@ -18,7 +18,7 @@ from crm.models import AuditEvent, AutomationLog
 from crm.tenancy import tenant_context
 from pipeline import services
 from tests import factories
-from tests.jobs.conftest import notices, sales_of
+from tests.automation import notices, sales_of
 
 
 def _rule(org, name="Inbound", members=None, **fields):

@@ -1,4 +1,4 @@
-"""Keel's Celery app for worker subprocesses that tests start (`celery -A tests.jobs.worker_app`),
+"""Keel's Celery app for worker subprocesses that tests start (`celery -A tests.worker_app`),
 with test-only behaviour switched on by environment variables:
 
 - KEEL_TEST_KILL_ONCE=<path>: the first process to send a reminder notice dies (SIGKILL)

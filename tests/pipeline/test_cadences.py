@@ -12,7 +12,7 @@ from pipeline import services
 from pipeline.models import Deal, DealTask
 from pipeline.services.cadences import add_cadence_step, remove_cadence_step
 from tests import factories
-from tests.jobs.conftest import at, sales_of
+from tests.automation import at, sales_of
 
 T0 = at(2026, 6, 1, 9, 0)
 QUALIFIED = dict(budget=50_000, authority="CFO", need="Growth", timeline="Q3")

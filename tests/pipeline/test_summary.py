@@ -8,7 +8,7 @@ from pipeline import services
 from pipeline.models import Deal
 from pipeline.services.summary import send_weekly_summaries, week_summary
 from tests import factories
-from tests.jobs.conftest import at, notices, sales_of
+from tests.automation import at, notices, sales_of
 
 MONDAY = at(2026, 6, 8, 8, 0)  # 8 June 2026 is a Monday
 

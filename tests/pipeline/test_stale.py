@@ -12,7 +12,7 @@ from pipeline import services
 from pipeline.models import Deal
 from pipeline.services.stale import send_stale_alerts, stale_deals, tenant_limits
 from tests import factories
-from tests.jobs.conftest import at, notices, sales_of
+from tests.automation import at, notices, sales_of
 
 T0 = at(2026, 6, 1, 9, 0)
 MINUTE = timedelta(minutes=1)

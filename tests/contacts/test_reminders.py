@@ -10,7 +10,7 @@ from contacts.services.reminders import send_due_reminders, send_overdue_digests
 from crm.automation import update_automation_settings
 from crm.models import AutomationLog, Notification
 from tests import factories
-from tests.jobs.conftest import at, notices
+from tests.automation import at, notices
 
 
 def _task(org, *, due, assignee=None, created=None, **fields):

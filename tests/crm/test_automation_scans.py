@@ -18,7 +18,7 @@ from crm.models import Notification, Tenant
 from crm.notifications import notify
 from pipeline.tasks import scan_weekly_summaries
 from tests import factories
-from tests.jobs.conftest import at, notices
+from tests.automation import at, notices
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "scanner"])
 

@@ -10,7 +10,7 @@ from crm.models import AutomationSettings
 from pipeline.models import CadenceStep, PipelineSettings, RenewalOffset
 from pipeline.services.stale import send_stale_alerts
 from tests import factories
-from tests.jobs.conftest import at, sales_of
+from tests.automation import at, sales_of
 
 URL = "settings/automations/"
 SETTINGS = {

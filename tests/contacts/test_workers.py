@@ -3,7 +3,7 @@ when the scan runs twice, when two workers race, when a worker dies or a task fa
 halfway, and after Redis loses every queued message.
 
 The in-thread worker shares the test's process (its e-mails land in mail.outbox); the
-subprocess workers (`celery -A tests.jobs.worker_app worker`) use the test database and
+subprocess workers (`celery -A tests.worker_app worker`) use the test database and
 write e-mails to files."""
 
 from __future__ import annotations
@@ -186,7 +186,7 @@ class Workers:
     def start(self, name: str, *, pool: str = "solo", **extra_env: str) -> None:
         log = self.tmp / f"{name}.log"
         cmd = [
-            sys.executable, "-m", "celery", "-A", "tests.jobs.worker_app", "worker",
+            sys.executable, "-m", "celery", "-A", "tests.worker_app", "worker",
             f"--pool={pool}", "--concurrency=1", f"--hostname={name}@%h", "--loglevel=INFO",
             "--without-gossip", "--without-mingle", "--without-heartbeat", f"--logfile={log}",
         ]  # fmt: skip

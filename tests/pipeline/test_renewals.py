@@ -10,7 +10,7 @@ from pipeline import services
 from pipeline.models import Deal, Pipeline
 from pipeline.services.renewals import send_renewal_notices, set_renewal_offsets
 from tests import factories
-from tests.jobs.conftest import at, notices, sales_of
+from tests.automation import at, notices, sales_of
 
 
 def _won(org, *, contract_end: date, pipeline_kind="sales", name="Northwind licence", **fields):

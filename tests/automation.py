@@ -1,4 +1,6 @@
-"""Fixtures for the automation tests: a frozen clock, the pipeline defaults, eager Celery."""
+"""What the automation tests of every app share (a pytest plugin of tests/conftest.py):
+the `clock` and `send` fixtures, Berlin instants (`at`), the tenant set-up of a new
+workspace (`sales_of`) and a member's notices (`notices`)."""
 
 from __future__ import annotations
 
