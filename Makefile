@@ -51,7 +51,7 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/bandit -q -c pyproject.toml -r crm contacts pipeline governance reporting api intelligence
+	$(VENV)/bin/bandit -q -c pyproject.toml -r crm contacts pipeline governance reporting api intelligence demo
 
 # The benchmark of issue 10: seed_scale (skipped when its data exists), then the bench,
 # which writes bench/results.json and bench/results.md. Not part of `make test` (too long);

@@ -1,7 +1,7 @@
 from django import forms
 
 from api.models import ApiToken
-from crm.events import EVENTS
+from crm.outbox import EVENTS
 
 
 class TokenForm(forms.Form):

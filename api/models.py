@@ -65,7 +65,7 @@ class ApiToken(TenantOwned):
 
 
 class WebhookEndpoint(TenantOwned):
-    """A URL an admin subscribed to some of Keel's events (crm.events.EVENTS).
+    """A URL an admin subscribed to some of Keel's events (crm.outbox.EVENTS).
 
     Disabled automatically after `WEBHOOK_DISABLE_AFTER` failed attempts in a row (the
     admins are told); an admin enables it again.

@@ -16,7 +16,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from contacts.models import Activity, Contact, Organization, Task
-from crm import events
+from crm import outbox
 from crm.models import Membership, User
 from pipeline.models import (
     Deal,
@@ -426,7 +426,7 @@ def register_event_snapshots() -> None:
         (Task, TaskSerializer),
         (Activity, ActivitySerializer),
     ):
-        events.register_snapshot(
+        outbox.register_snapshot(
             model._meta.label_lower, _snapshot(serializer), many=_snapshots(serializer)
         )
 

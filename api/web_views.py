@@ -10,9 +10,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from api import tokens, webhooks
 from api.forms import TokenForm, WebhookForm
 from api.models import ApiToken, WebhookDelivery, WebhookEndpoint
-from crm.events import EVENTS
 from crm.forms_util import add_service_errors
 from crm.models import Role
+from crm.outbox import EVENTS
 from crm.permissions import role_required
 from crm.templatetags.keel import tenant_reverse
 

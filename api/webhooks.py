@@ -1,6 +1,6 @@
 """Outgoing webhooks: endpoints, turning published events into deliveries, delivering.
 
-The flow: a service publishes an event (crm.events, an OutboxEvent in its transaction);
+The flow: a service publishes an event (crm.outbox, an OutboxEvent in its transaction);
 after the commit `events_published` queues `dispatch_events` for the tenant, which
 creates one WebhookDelivery per subscribed endpoint (once: unique per endpoint and event)
 and queues `deliver` for each. `attempt_delivery` POSTs the signed payload; a failure is
@@ -36,9 +36,9 @@ from django.utils import timezone
 
 from api.models import WebhookDelivery, WebhookEndpoint
 from crm.audit import record_event
-from crm.events import EVENTS
 from crm.models import Membership, OutboxEvent, Role, User
 from crm.notifications import notification_key, notify
+from crm.outbox import EVENTS
 from crm.tenancy import current_tenant
 
 TEST_EVENT = "ping"
@@ -251,7 +251,7 @@ def redeliver(delivery: WebhookDelivery, *, by: User) -> WebhookDelivery:
 
 
 def events_published(*, tenant_id: int) -> None:
-    """crm.events handler (after commit): have the tenant's pending events dispatched."""
+    """crm.outbox handler (after commit): have the tenant's pending events dispatched."""
     from api.tasks import dispatch_events_task
 
     dispatch_events_task.delay(tenant_id=tenant_id)

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "intelligence",
     "api",
     "benchmarks",  # seed_scale and bench (issue 10); imports every app, nothing imports it
+    "demo",  # seed_demo and its seeders; imports every app, nothing imports it
 ]
 
 MIDDLEWARE = [
@@ -370,23 +371,14 @@ CELERY_BEAT_SCHEDULE["governance-retention"] = {
 }
 
 # Hooks of the apps built on `crm` (which cannot import them): run, in this order, for
-# every new tenant inside its creating transaction, and by `manage.py seed_demo`.
+# every new tenant inside its creating transaction (so also for the demo workspace).
 KEEL_TENANT_SETUP: list[str] = [
     "pipeline.services.create_default_pipelines",
     "pipeline.services.renewals.create_renewals_pipeline",
 ]
-# Called with tenant_id= after a transaction that published crm.events commits.
+# Called with tenant_id= after a transaction that published crm.outbox commits.
 KEEL_EVENT_HANDLERS: list[str] = [
     "api.webhooks.events_published",
-]
-KEEL_DEMO_SEEDERS: list[str] = [
-    "contacts.demo.seed",
-    "pipeline.demo.seed",
-    "pipeline.automation_demo.seed",
-    # After the seeders whose history it reads: targets, activity days, snapshots.
-    "reporting.demo.seed",
-    # Last: value segments, a few customers at risk, 60 days of health scores.
-    "intelligence.demo.seed",
 ]
 
 LOGGING = {

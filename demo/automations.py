@@ -15,11 +15,11 @@ from typing import TextIO
 from django.utils import timezone
 
 from contacts.models import AssignmentRule, Organization
+from contacts.services import create_organization
 from contacts.services.assignment import create_assignment_rule
 from crm.models import Membership, Role, Tenant
 from pipeline import services
-from pipeline.automation_models import CadenceStep
-from pipeline.models import Deal, Pipeline, Stage, StageTransition
+from pipeline.models import CadenceStep, Deal, Pipeline, Stage, StageTransition
 from pipeline.services.cadences import add_cadence_step
 from pipeline.services.renewals import create_renewals_pipeline
 
@@ -64,8 +64,6 @@ def _first(members: dict[str, Membership], role: str):
 
 
 def _organization(name: str, by) -> Organization:
-    from contacts.services import create_organization
-
     found = Organization.objects.filter(name=name).first()
     return found or create_organization(by=by, name=name, allow_duplicate=True, country="Germany")
 

@@ -19,8 +19,8 @@ from contacts.services.common import (
 )
 from contacts.services.personal import touch_record
 from crm.audit import diff, record_event
-from crm.events import publish
 from crm.models import User
+from crm.outbox import publish
 from crm.tenancy import current_tenant
 from crm.updates import update_record
 

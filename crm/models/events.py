@@ -1,4 +1,4 @@
-"""The transactional outbox (`crm.events`)."""
+"""The transactional outbox (`crm.outbox`)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from crm.tenancy import TenantOwned
 class OutboxEvent(TenantOwned):
     """Something that happened which systems outside Keel may hear about (webhooks).
 
-    Written only by `crm.events.publish`, inside the transaction that made the change, so
+    Written only by `crm.outbox.publish`, inside the transaction that made the change, so
     the event exists exactly when the change committed (a transactional outbox). Its
     consumers (api's webhooks) turn it into deliveries and set `dispatched_at`.
     """

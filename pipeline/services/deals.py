@@ -31,10 +31,10 @@ from contacts.services.common import (
 )
 from crm import custom_fields
 from crm.audit import diff, record_event
-from crm.events import publish
 from crm.models import User
+from crm.outbox import publish
 from crm.tenancy import current_tenant
-from pipeline import events
+from pipeline import listeners
 from pipeline.criteria import entry_unmet, input_label, is_blank, unmet_criteria
 from pipeline.models import (
     Deal,
@@ -224,7 +224,7 @@ def create_deal(
         publish("deal.created", target=deal, actor=by)
         transaction.on_commit(
             partial(
-                events.deal_moved,
+                listeners.deal_moved,
                 tenant_id=tenant.pk,
                 deal_id=deal.pk,
                 transition_id=transition.pk,
@@ -313,7 +313,7 @@ def move_deal(
     manager or admin (a rep's override is refused with PermissionDenied); the lost reason
     cannot be overridden. On success writes a StageTransition (with the seconds spent in
     the stage left and any override), updates the deal, records the audit event and,
-    after commit, tells `pipeline.events` listeners.
+    after commit, tells the listeners of `pipeline.listeners`.
     """
     fields = dict(fields or {})
     check_fields(Deal, fields, set(DEAL_FIELDS))
@@ -402,7 +402,7 @@ def move_deal(
         apply_cadence(deal, transition=transition, by=by)  # cancel the old stage's, plan the new
         transaction.on_commit(
             partial(
-                events.deal_moved,
+                listeners.deal_moved,
                 tenant_id=deal.tenant_id,
                 deal_id=deal.pk,
                 transition_id=transition.pk,

@@ -33,9 +33,9 @@ from crm.automation import (
     positive_int,
     url_for,
 )
-from crm.events import publish
 from crm.models import RENEWAL_DEAL_STEP, Automation, AutomationLog, NotificationKind, Tenant, User
 from crm.notifications import grouped, notification_key, notify
+from crm.outbox import publish
 from crm.tenancy import current_tenant
 from pipeline.models import DEFAULT_RENEWAL_OFFSETS, Deal, Pipeline, RenewalOffset
 

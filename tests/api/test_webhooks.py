@@ -17,8 +17,8 @@ from django.utils import timezone
 from api import webhooks
 from api.models import WebhookDelivery, WebhookEndpoint
 from api.tasks import deliver_task, scan_webhooks
-from crm.events import EVENTS, publish
 from crm.models import AuditEvent, Notification, OutboxEvent
+from crm.outbox import EVENTS, publish
 from tests import factories
 from tests.api.conftest import stages_of
 

@@ -6,9 +6,9 @@ import io
 
 from django.utils import timezone
 
-from contacts import demo
 from contacts.models import Activity, Contact, Organization, Task
 from contacts.selectors import my_day
+from demo import contacts as demo
 
 
 def _members(org):

@@ -7,13 +7,14 @@ import io
 
 from django.db.models import Q
 
-from contacts import demo as contacts_demo
 from contacts.models import Task
 from crm.models import Notification
-from intelligence import demo, values
+from demo import automations as automation_demo
+from demo import contacts as contacts_demo
+from demo import intelligence as demo
+from demo import pipeline as pipeline_demo
+from intelligence import values
 from intelligence.models import AccountPotential, ChurnState, HealthScore, Quadrant
-from pipeline import automation_demo
-from pipeline import demo as pipeline_demo
 from reporting.periods import local_today
 
 

@@ -8,8 +8,8 @@ from datetime import timedelta
 from django.db.models import Count
 from django.utils import timezone
 
-from contacts import demo as contacts_demo
-from pipeline import demo
+from demo import contacts as contacts_demo
+from demo import pipeline as demo
 from pipeline.models import Deal, DealActivity, Pipeline, StageTransition
 from pipeline.selectors.common import rotting_days, stale_q
 

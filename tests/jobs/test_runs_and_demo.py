@@ -10,15 +10,15 @@ from django.core.management import CommandError, call_command
 from contacts.services import create_contact
 from contacts.services.assignment import create_assignment_rule
 from crm.models import AutomationLog, Notification
+from demo.automations import RENEWAL_DEAL, STALE_DEAL
 from pipeline import services
-from pipeline.automation_demo import RENEWAL_DEAL, STALE_DEAL
 from pipeline.models import Deal, Pipeline
 from pipeline.services.automations import automation_runs
 from pipeline.services.cadences import add_cadence_step
 from pipeline.services.renewals import send_renewal_notices
 from pipeline.services.stale import send_stale_alerts
 from tests import factories
-from tests.jobs.conftest import at, sales_of
+from tests.automation import at, sales_of
 
 T0 = at(2026, 6, 1, 9, 0)
 
@@ -134,7 +134,7 @@ def test_the_demo_shows_one_stale_alert_and_one_renewal_notice_that_do_not_repea
     """The automations' demo seeder (seed_demo runs it after the other seeders)."""
     import io
 
-    from pipeline import automation_demo
+    from demo import automations as automation_demo
 
     sales_of(org_a)
     members = {m.user.email: m for m in (org_a.admin, org_a.manager, org_a.rep, org_a.rep2)}

@@ -1,13 +1,12 @@
 """Creates (or refreshes) the demo workspace. Safe to run again: it never duplicates."""
 
-from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
-from django.utils.module_loading import import_string
 
 from crm.models import Membership, Role, Tenant, User
 from crm.services import create_tenant
 from crm.tenancy import tenant_context
+from demo import automations, contacts, intelligence, pipeline, reporting
 
 DEMO_SLUG = "demo"
 # Published in the README: the demo workspace is for trying Keel out, never production.
@@ -17,6 +16,17 @@ DEMO_USERS = [
     ("manager@demo.keel.test", "Max Manager", Role.MANAGER),
     ("rep@demo.keel.test", "Rita Rep", Role.REP),
     ("rep2@demo.keel.test", "Ravi Rep", Role.REP),
+]
+# Each `seed(*, tenant, members, stdout)` runs with the tenant current, in this order: a
+# seeder builds on what the ones before it wrote.
+SEEDERS = [
+    contacts,
+    pipeline,
+    automations,
+    # After the seeders whose history it reads: targets, activity days, snapshots.
+    reporting,
+    # Last: value segments, a few customers at risk, 60 days of health scores.
+    intelligence,
 ]
 
 
@@ -45,8 +55,8 @@ class Command(BaseCommand):
                 members[email], _ = Membership.objects.get_or_create(
                     user=user, defaults={"role": role}
                 )
-            for path in settings.KEEL_DEMO_SEEDERS:
-                import_string(path)(tenant=tenant, members=members, stdout=self.stdout)
+            for seeder in SEEDERS:
+                seeder.seed(tenant=tenant, members=members, stdout=self.stdout)
         self.stdout.write(
             self.style.SUCCESS(f"Demo workspace ready at http://127.0.0.1:8000/{DEMO_SLUG}/")
         )

@@ -17,7 +17,7 @@ from contacts.selectors import contacts_by_email
 from contacts.services.assignment import assign_new_contact
 from contacts.services.records import CONTACT_FIELDS, ORGANIZATION_FIELDS
 from crm.bulk import insert_rows
-from crm.events import publish_many
+from crm.outbox import publish_many
 from governance.imports.rows.base import (
     CREATE,
     ERROR,

@@ -1,6 +1,6 @@
 """Domain events for systems outside Keel (webhooks), recorded in the changing transaction.
 
-    from crm.events import publish
+    from crm.outbox import publish
     publish("deal.created", target=deal, actor=by)
 
 Services call `publish` inside their transaction, beside `record_event`. It stores an
@@ -69,7 +69,7 @@ def publish(
     Refuses an event name that is not in EVENTS.
     """
     if event not in EVENTS:
-        raise ValueError(f"Unknown event {event!r}; add it to crm.events.EVENTS.")
+        raise ValueError(f"Unknown event {event!r}; add it to crm.outbox.EVENTS.")
     label = target._meta.label_lower
     snapshot = _snapshots.get(label)
     payload = {"object": snapshot(target) if snapshot else {"id": target.pk}, **(data or {})}
@@ -83,7 +83,7 @@ def publish(
 def _notify_after_commit(tenant_id: int) -> None:
     # One notice per tenant and transaction, however many events it published (a bulk
     # change of 500 contacts queues one dispatch, not 500).
-    key = ("crm.events", tenant_id)
+    key = ("crm.outbox", tenant_id)
     pending = transaction.get_connection().run_on_commit
     if any(getattr(callback, "keel_key", None) == key for _, callback, _ in pending):
         return
@@ -105,7 +105,7 @@ def publish_many(
     """`publish` for many targets of one model at once (an import of thousands of records):
     one INSERT for all the events and one notice after the commit."""
     if event not in EVENTS:
-        raise ValueError(f"Unknown event {event!r}; add it to crm.events.EVENTS.")
+        raise ValueError(f"Unknown event {event!r}; add it to crm.outbox.EVENTS.")
     if not targets:
         return []
     label = targets[0]._meta.label_lower

@@ -1,6 +1,6 @@
 """What later apps (jobs, reporting) can react to, without pipeline knowing them.
 
-    from pipeline.events import on_deal_moved
+    from pipeline.listeners import on_deal_moved
     on_deal_moved(my_listener)   # in AppConfig.ready(); my_listener(*, tenant_id, deal_id, transition_id)
 
 Listeners run after the transaction that moved the deal commits, and receive ids only
