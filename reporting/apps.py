@@ -7,6 +7,6 @@ class ReportingConfig(AppConfig):
     def ready(self) -> None:
         from django.db.backends.signals import connection_created
 
-        from reporting.db import register_sqlite_functions
+        from reporting.sql_functions import register_sqlite_functions
 
         connection_created.connect(register_sqlite_functions, dispatch_uid="keel_reporting_sqlite")

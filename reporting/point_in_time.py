@@ -37,8 +37,8 @@ from pipeline.models import (
     Stage,
     StageTransition,
 )
-from reporting.db import Epoch, epoch
 from reporting.periods import local_midnight
+from reporting.sql_functions import Epoch, epoch
 
 # Building blocks: state at an instant, reconstructed from timestamps.
 

@@ -53,7 +53,6 @@ from contacts.models import Activity, Contact
 from crm.models import AuditEvent, AutomationLog, Membership, Role, Tenant, User
 from pipeline.models import Deal, DealActivity, DealContact, Pipeline, StageCriterion
 from reporting import completeness
-from reporting.db import Earliest, Epoch, Median
 from reporting.models import MemberActivityDay, RevenueTarget, Snapshot, SnapshotDeal
 from reporting.periods import Period, local_midnight
 from reporting.point_in_time import (
@@ -68,6 +67,7 @@ from reporting.point_in_time import (
     task_open_at,
     with_stage_at,
 )
+from reporting.sql_functions import Earliest, Epoch, Median
 
 EFFECTIVENESS_KEYS = [
     "close_rate",

@@ -33,7 +33,6 @@ from contacts.models import Activity
 from crm.models import Membership
 from pipeline.models import Deal, DealActivity, Pipeline, Stage, StageTransition
 from reporting import completeness
-from reporting.db import Epoch, Median
 from reporting.models import Snapshot, SnapshotDeal
 from reporting.periods import Period, add_months, local_midnight, month_start
 from reporting.point_in_time import rotting_since, with_hygiene
@@ -46,6 +45,7 @@ from reporting.scorecards import (
     deal_required_aggregates,
     open_deals_at,
 )
+from reporting.sql_functions import Epoch, Median
 
 
 @dataclass

@@ -1,9 +1,11 @@
-"""Two SQL building blocks the figures need on both databases: a median and epoch seconds.
+"""SQL functions the figures need on both databases: a median, epoch seconds and the
+earliest of several values.
 
-PostgreSQL has both (`percentile_cont(0.5) WITHIN GROUP`, `EXTRACT(EPOCH FROM …)`).
-SQLite, the embedded development database, has neither; `register_sqlite_functions`
-adds them to every SQLite connection as functions evaluated inside the query, so the
-same ORM expression aggregates (and groups) in SQL on both.
+PostgreSQL has them (`percentile_cont(0.5) WITHIN GROUP`, `EXTRACT(EPOCH FROM …)`,
+`LEAST`). SQLite, the embedded development database, has no median nor epoch, and its
+multi-argument MIN is NULL as soon as one argument is; `register_sqlite_functions` adds
+them to every SQLite connection as functions evaluated inside the query, so the same ORM
+expression aggregates (and groups) in SQL on both.
 """
 
 from __future__ import annotations
