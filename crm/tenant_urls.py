@@ -6,16 +6,16 @@ The cross-tenant test walks this list, so a new pattern is covered automatically
 from django.urls import include, path
 
 from contacts.views.personal import my_day
-from crm import notification_views as notes
-from crm import views
+from crm.views import members, workspace
+from crm.views import notifications as notes
 from pipeline.urls import automation_urls
 
 urlpatterns = [
     path("", my_day, name="home"),  # My day lives in contacts (crm cannot import it)
-    path("settings/members/", views.member_list, name="member-list"),
-    path("settings/members/invite/", views.member_invite, name="member-invite"),
-    path("settings/members/<int:pk>/", views.member_edit, name="member-edit"),
-    path("settings/workspace/", views.tenant_settings, name="tenant-settings"),
+    path("settings/members/", members.member_list, name="member-list"),
+    path("settings/members/invite/", members.member_invite, name="member-invite"),
+    path("settings/members/<int:pk>/", members.member_edit, name="member-edit"),
+    path("settings/workspace/", workspace.tenant_settings, name="tenant-settings"),
     path("notifications/", notes.notification_list, name="notification-list"),
     path("notifications/bell/", notes.notification_bell, name="notification-bell"),
     path("notifications/<int:pk>/open/", notes.notification_open, name="notification-open"),

@@ -2,15 +2,16 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from crm import views
 from crm.forms import KeelPasswordResetForm, KeelSetPasswordForm
+from crm.views import accounts as account_views
+from crm.views import system
 
 accounts = [
-    path("login/", views.KeelLoginView.as_view(), name="login"),
+    path("login/", account_views.KeelLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "password-reset/",
-        views.throttled_password_reset,
+        account_views.throttled_password_reset,
         name="password_reset",
     ),
     path(
@@ -28,20 +29,20 @@ accounts = [
         ),
         name="password_reset_confirm",
     ),
-    path("workspaces/", views.tenant_picker, name="tenant-picker"),
+    path("workspaces/", account_views.tenant_picker, name="tenant-picker"),
 ]
 
 urlpatterns = [
-    path("", views.root, name="root"),
-    path("healthz", views.healthz, name="healthz"),
+    path("", account_views.root, name="root"),
+    path("healthz", system.healthz, name="healthz"),
     path("accounts/", include(accounts)),
     path("admin/", admin.site.urls),
     path("api/v1/", include("api.urls")),
     path("<slug:tenant_slug>/", include("crm.tenant_urls")),
 ]
 
-handler403 = "crm.views.error_403"
-handler404 = "crm.views.error_404"
-handler500 = "crm.views.error_500"
+handler403 = system.error_403
+handler404 = system.error_404
+handler500 = system.error_500
 
 __all__ = ["KeelPasswordResetForm"]

@@ -1,3 +1,5 @@
+"""A member's notifications: the list, the bell, opening one, reading all, preferences."""
+
 from __future__ import annotations
 
 from django.contrib import messages
