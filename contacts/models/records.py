@@ -8,8 +8,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.urls import reverse
-from django.utils import timezone
 
+from crm.models import Stamped
 from crm.tenancy import TenantManager, TenantOwned, TenantQuerySet, current_tenant
 
 phone_validator = RegexValidator(
@@ -111,7 +111,7 @@ class RecordManager(TenantManager.from_queryset(RecordQuerySet)):
     pass
 
 
-class Record(TenantOwned):
+class Record(TenantOwned, Stamped):
     """What organizations and contacts share: an owner, custom fields, history columns."""
 
     owner = models.ForeignKey(
@@ -125,24 +125,6 @@ class Record(TenantOwned):
     # Values of the tenant's custom fields, keyed by field key; the definitions and their
     # validation arrive with governance (crm's custom-field definitions).
     custom_fields = models.JSONField(default=dict, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        db_index=False,
-    )
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        db_index=False,
-    )
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
     merged_at = models.DateTimeField(null=True, blank=True)
     # Set by governance's erasure; the row stays (anonymised) so past figures still add up.
     erased_at = models.DateTimeField(null=True, blank=True)

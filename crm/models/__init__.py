@@ -6,6 +6,7 @@
 - `events`: the transactional outbox
 - `fields`: custom-field definitions
 - `automation`: the automations' settings and their done-once log
+- `stamped`: `Stamped`, the created/updated by/at columns of the records people edit
 """
 
 from crm.models.accounts import (
@@ -31,6 +32,7 @@ from crm.models.automation import (
 from crm.models.events import OutboxEvent
 from crm.models.fields import FieldDefinition
 from crm.models.notifications import Notification, NotificationKind, NotificationPreference
+from crm.models.stamped import Stamped
 
 __all__ = [
     "DEFAULT_DIGEST_HOUR",
@@ -49,6 +51,7 @@ __all__ = [
     "NotificationPreference",
     "OutboxEvent",
     "Role",
+    "Stamped",
     "Tenant",
     "User",
     "UserManager",

@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from crm.models import Stamped
 from crm.tenancy import TenantManager, TenantOwned, TenantQuerySet, current_tenant
 from pipeline.models.config import LostReason, Pipeline, Stage
 
@@ -37,7 +38,7 @@ class DealManager(TenantManager.from_queryset(DealQuerySet)):
     pass
 
 
-class Deal(TenantOwned):
+class Deal(TenantOwned, Stamped):
     """A sale (or an onboarding, a renewal) moving through a pipeline's stages."""
 
     class Status(models.TextChoices):
@@ -130,25 +131,7 @@ class Deal(TenantOwned):
     stage_entered_at = models.DateTimeField(default=timezone.now)
     # stage_entered_at + the stage's max_dwell_days; kept by the services (null: no limit).
     dwell_due_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
     closed_at = models.DateTimeField(null=True, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        db_index=False,
-    )
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        db_index=False,
-    )
     # Bumped by every change; a change based on an older version is refused.
     version = models.PositiveIntegerField(default=1)
     contacts = models.ManyToManyField(
