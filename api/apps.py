@@ -7,7 +7,8 @@ class ApiConfig(AppConfig):
 
     def ready(self) -> None:
         # Webhook payloads show records exactly as the API does.
-        from api import schema  # noqa: F401 (registers the OpenAPI authentication schemes)
+        from api import schema  # (its classes register the OpenAPI authentication schemes)
         from api.serializers import register_event_snapshots
 
         register_event_snapshots()
+        schema.register_enum_names()

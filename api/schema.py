@@ -4,6 +4,12 @@ answer (in the one error shape of api/errors.py)."""
 from __future__ import annotations
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.settings import spectacular_settings
+
+from api.authentication import TenantSessionAuthentication, TokenAuthentication
+from api.serializers import TASK_STATUSES, UNMET_KINDS
+from contacts.models import Activity, Contact, Organization
+from pipeline.models import Deal, Pipeline, StageCriterion
 
 DESCRIPTION = """
 Keel's REST API: organizations, contacts, deals (with stage moves), activities, tasks,
@@ -44,9 +50,28 @@ READ_ERRORS = ["401", "403", "404", "422", "429"]
 WRITE_ERRORS = ["400", "401", "403", "404", "409", "415", "422", "429"]
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
 
+# Names for the enums that several models' fields share or that would otherwise be named
+# after a field (drf-spectacular's ENUM_NAME_OVERRIDES, filled by register_enum_names).
+ENUM_NAMES = {
+    "ActivityKindEnum": Activity.Kind,
+    "ContactLifecycleEnum": Contact.Lifecycle,
+    "OrganizationLifecycleEnum": Organization.Lifecycle,
+    "PipelineKindEnum": Pipeline.Kind,
+    "OpenWonLostEnum": Deal.Status,  # a deal's status, a stage's kind
+    "CriterionKindEnum": StageCriterion.Kind,
+    "UnmetKindEnum": UNMET_KINDS,
+    "TaskStatusEnum": TASK_STATUSES,
+}
+
+
+def register_enum_names() -> None:
+    """Called by ApiConfig.ready(), as drf-spectacular's own contrib modules add theirs: the
+    choices are imported here, where the import graph shows them, not named in settings."""
+    spectacular_settings.ENUM_NAME_OVERRIDES.update(ENUM_NAMES)
+
 
 class TokenScheme(OpenApiAuthenticationExtension):
-    target_class = "api.authentication.TokenAuthentication"
+    target_class = TokenAuthentication
     name = "token"
 
     def get_security_definition(self, auto_schema):
@@ -59,7 +84,7 @@ class TokenScheme(OpenApiAuthenticationExtension):
 
 
 class SessionScheme(OpenApiAuthenticationExtension):
-    target_class = "api.authentication.TenantSessionAuthentication"
+    target_class = TenantSessionAuthentication
     name = ["session", "workspace"]
 
     def get_security_definition(self, auto_schema):

@@ -330,16 +330,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True, "validatorUrl": None},
     # Schema generation runs outside any tenant, where the scoped managers (rightly) refuse.
     "DEFAULT_QUERY_MANAGER": "unscoped",
-    "ENUM_NAME_OVERRIDES": {
-        "ActivityKindEnum": "contacts.models.Activity.Kind",
-        "ContactLifecycleEnum": "contacts.models.Contact.Lifecycle",
-        "OrganizationLifecycleEnum": "contacts.models.Organization.Lifecycle",
-        "PipelineKindEnum": "pipeline.models.Pipeline.Kind",
-        "OpenWonLostEnum": "pipeline.models.Deal.Status",  # a deal's status, a stage's kind
-        "CriterionKindEnum": "pipeline.models.StageCriterion.Kind",
-        "UnmetKindEnum": "api.serializers.UNMET_KINDS",
-        "TaskStatusEnum": "api.serializers.TASK_STATUSES",
-    },
+    # The enums' names (ENUM_NAME_OVERRIDES) come from api.schema.register_enum_names.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "api.schema.add_error_responses",
