@@ -9,6 +9,7 @@ from contacts.models import Activity, Contact, Organization, Task
 from crm.models import Membership, Notification
 from crm.tenancy import tenant_context
 from pipeline.models import Deal, StageTransition
+from tests.conftest import _fingerprint
 
 
 def _kinds(other) -> dict[str, int]:
@@ -56,6 +57,17 @@ def test_a_transactional_test_finds_it_again_after_a_flush(other_tenant):
 @pytest.mark.django_db(transaction=True)
 def test_and_so_does_the_next_one(other_tenant):
     _assert_seeded(other_tenant)
+
+
+def test_what_a_test_changes_in_its_records_is_what_fails_the_test(db, other_tenant):
+    """The fixture compares the records before and after each test; a change shows."""
+    before = _fingerprint(other_tenant)
+    with transaction.atomic(), tenant_context(other_tenant.tenant):
+        task = Task.objects.get(pk=other_tenant.task_ids[0])
+        Task.objects.filter(pk=task.pk).update(title="Changed by someone else's test")
+        assert _fingerprint(other_tenant) != before
+        Task.objects.filter(pk=task.pk).update(title=task.title)
+    assert _fingerprint(other_tenant) == before
 
 
 def test_a_test_without_the_database_gets_none(other_tenant):
