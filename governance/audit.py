@@ -55,6 +55,9 @@ RECORD_NAMES = {
     "crm.tenant": "Workspace",
     "crm.fielddefinition": "Custom field",
     "api.apitoken": "API token",
+    # Entries written before automation settings moved from contacts to crm keep their
+    # label (the trail is never rewritten).
+    "contacts.automationsettings": "Automation settings",
 }
 RECORD_TYPES = {
     "contacts.contact": "contact",

@@ -353,3 +353,21 @@ def test_a_new_revenue_targets_entry_has_no_before(org_a):
         ("End", None, "1 Apr 2031"),
         ("Start", None, "1 Jan 2031"),
     ]
+
+
+def test_entries_about_a_model_that_moved_app_keep_its_name(org_a):
+    from crm.automation import update_automation_settings
+
+    with org_a.activate():
+        settings = update_automation_settings(by=org_a.admin.user, digest_hour=7)
+        # An entry as written before AutomationSettings moved from contacts to crm.
+        AuditEvent.objects.create(
+            tenant=org_a.tenant,
+            verb="automation_settings.updated",
+            target_type="contacts.automationsettings",
+            target_id=settings.pk,
+            changes={"digest_hour": [8, 9]},
+        )
+    entries, html = results(org_a, "verb=automation_settings")
+    assert [e.record_label for e in entries] == ["Automation settings", "Automation settings"]
+    assert "Automationsettings" not in html
