@@ -13,14 +13,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import TYPE_CHECKING
 
 from django.db import connection, models
 
-if TYPE_CHECKING:
-    from crm.models import Tenant
-
-_current_tenant: ContextVar[Tenant | None] = ContextVar("keel_current_tenant", default=None)
+# The current tenant is a crm.models.Tenant, typed here as a model: crm's models import
+# TenantOwned from this module, so this module does not import them back.
+_current_tenant: ContextVar[models.Model | None] = ContextVar("keel_current_tenant", default=None)
 
 TENANT_SETTING = "app.tenant_id"
 USER_SETTING = "app.user_id"
@@ -30,7 +28,7 @@ class TenantNotSet(RuntimeError):
     """A tenant-scoped query ran with no current tenant."""
 
 
-def current_tenant() -> Tenant:
+def current_tenant() -> models.Model:
     tenant = _current_tenant.get()
     if tenant is None:
         raise TenantNotSet(
@@ -40,7 +38,7 @@ def current_tenant() -> Tenant:
     return tenant
 
 
-def current_tenant_or_none() -> Tenant | None:
+def current_tenant_or_none() -> models.Model | None:
     return _current_tenant.get()
 
 
@@ -57,7 +55,7 @@ def _set_db_settings(tenant_id: int | None, user_id: int | None) -> None:
 
 
 @contextmanager
-def tenant_context(tenant: Tenant, *, user_id: int | None = None) -> Iterator[Tenant]:
+def tenant_context(tenant: models.Model, *, user_id: int | None = None) -> Iterator[models.Model]:
     """Make `tenant` current for the block, in Python and in the database transaction."""
     previous = _current_tenant.get()
     token = _current_tenant.set(tenant)
