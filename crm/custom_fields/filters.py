@@ -13,8 +13,8 @@ from django.db.models import CharField, FloatField, Q, QuerySet
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 
-from crm.custom_fields import Type, definitions
 from crm.custom_fields.forms import DateInput
+from crm.custom_fields.schema import Type, definitions
 
 FILTER_PREFIX = "cf_"
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from django import forms
 
-from crm.custom_fields import LONG_TEXT_MAX, PREFIX, TEXT_MAX, Type, definitions, is_blank
+from crm.custom_fields.schema import LONG_TEXT_MAX, PREFIX, TEXT_MAX, Type, definitions, is_blank
 from crm.models import FieldDefinition
 
 

@@ -11,7 +11,15 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, URLValidator
 
-from crm.custom_fields import LONG_TEXT_MAX, PREFIX, TEXT_MAX, Type, definitions, is_blank, label
+from crm.custom_fields.schema import (
+    LONG_TEXT_MAX,
+    PREFIX,
+    TEXT_MAX,
+    Type,
+    definitions,
+    is_blank,
+    label,
+)
 from crm.models import FieldDefinition
 
 NUMBER_LIMIT = Decimal("1e15")
