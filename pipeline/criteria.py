@@ -2,33 +2,21 @@
 
 `unmet_criteria(deal, to_stage)` evaluates them (two queries) and returns every unmet one
 as an `Unmet`, a plain structure the services raise (`StageCriteriaUnmet`) and the views
-render: a missing field becomes an input, a missing activity a "Log it" line.
+render: a missing field becomes an input, a missing activity a "Log it" line. How a
+criterion and its fields read is `pipeline.criterion_text` (the models use it too).
 """
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.db.models import Count, Q
 
-from crm import custom_fields
 from crm.tenancy import current_tenant_or_none
-
-if TYPE_CHECKING:
-    from pipeline.models import Deal, Stage, StageCriterion
-
-CUSTOM_PREFIX = "custom:"
-CUSTOM_KEY = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
-ACTIVITY_NOUNS = {
-    "call": ("call", "calls"),
-    "email": ("e-mail", "e-mails"),
-    "meeting": ("meeting", "meetings"),
-    "note": ("note", "notes"),
-    "any": ("activity", "activities"),
-}
+from pipeline.criterion_text import CUSTOM_PREFIX, describe_criterion, field_label, is_custom_field
+from pipeline.models import Deal, DealActivity, Stage, StageCriterion
 
 
 @dataclass(frozen=True)
@@ -56,23 +44,8 @@ class Unmet:
         return asdict(self)
 
 
-def is_custom_field(name: str) -> bool:
-    return name.startswith(CUSTOM_PREFIX) and bool(CUSTOM_KEY.match(name[len(CUSTOM_PREFIX) :]))
-
-
 # Deal fields held in the tenant's currency: their inputs say which ("Budget (EUR)").
 MONEY_FIELDS = frozenset({"amount", "budget"})
-
-
-def field_label(name: str) -> str:
-    """The field's name, as criteria and reports describe it ("Budget filled in")."""
-    from pipeline.models import Deal
-
-    if name in Deal.CRITERION_FIELDS:
-        return Deal.CRITERION_FIELDS[name]
-    if is_custom_field(name):
-        return custom_fields.label("deal", name[len(CUSTOM_PREFIX) :])
-    return name
 
 
 def input_label(name: str, *, currency: str | None = None) -> str:
@@ -101,31 +74,8 @@ def is_blank(value: Any) -> bool:
     return value in (None, [], {})
 
 
-def _activity_phrase(kind: str, count: int) -> str:
-    one, many = ACTIVITY_NOUNS.get(kind, (kind, kind + "s"))
-    if count <= 1:
-        article = "An" if one[0] in "aeiou" else "A"
-        return f"{article} {one}"
-    return f"At least {count} {many}"
-
-
-def describe_criterion(criterion: StageCriterion, *, stage_name: str | None = None) -> str:
-    """The criterion as a sentence, e.g. "A meeting logged while in Discovery"."""
-    if criterion.kind == "field":
-        return f"{field_label(criterion.field_name)} filled in"
-    phrase = _activity_phrase(criterion.activity_kind, criterion.min_count)
-    if criterion.activity_scope == "ever":
-        return f"{phrase} logged on the deal"
-    if criterion.when == "exit":
-        name = stage_name or criterion.stage.name
-        return f"{phrase} logged while in {name}"
-    return f"{phrase} logged in the stage before"
-
-
 def activity_counts(deal: Deal) -> dict[str, dict[str, int]]:
     """{kind: {"ever": n, "in_stage": n}} of the activities linked to the deal, plus "any"."""
-    from pipeline.models import DealActivity
-
     rows = (
         DealActivity.objects.filter(deal=deal)
         .values("activity__kind")
@@ -191,8 +141,6 @@ def unmet_criteria(deal: Deal, to_stage: Stage) -> list[Unmet]:
     """Every reason `deal` may not move to `to_stage` now: the exit criteria of its stage,
     the entry criteria of `to_stage`, and the process rules (closed deals stay closed;
     a lost deal needs a reason). Exit criteria come first, then entry, then rules."""
-    from pipeline.models import StageCriterion
-
     criteria = list(
         StageCriterion.objects.filter(
             Q(stage_id=deal.stage_id, when="exit") | Q(stage_id=to_stage.pk, when="entry")
@@ -228,8 +176,6 @@ def unmet_criteria(deal: Deal, to_stage: Stage) -> list[Unmet]:
 
 def entry_unmet(deal: Deal, stage: Stage) -> list[Unmet]:
     """The entry criteria of `stage` a new deal (no activities yet) does not meet."""
-    from pipeline.models import StageCriterion
-
     criteria = list(StageCriterion.objects.filter(stage=stage, when="entry").order_by("id"))
     empty: dict[str, dict[str, int]] = {}
     return evaluate(deal, criteria, stage_names={stage.pk: stage.name}, counts=empty)

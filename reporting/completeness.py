@@ -18,7 +18,7 @@ from django.db.models.lookups import Exact
 from django.utils.module_loading import import_string
 
 from contacts.models import Contact, Organization
-from pipeline.criteria import CUSTOM_PREFIX, field_label, is_custom_field
+from pipeline.criterion_text import CUSTOM_PREFIX, field_label, is_custom_field
 from pipeline.models import Deal
 
 RECORD_MODELS = {"contact": Contact, "organization": Organization, "deal": Deal}

@@ -8,7 +8,7 @@ from django import forms
 
 from contacts.models import Activity
 from crm import custom_fields
-from pipeline.criteria import CUSTOM_KEY, CUSTOM_PREFIX
+from pipeline.criterion_text import CUSTOM_KEY, CUSTOM_PREFIX
 from pipeline.models import Deal, Pipeline, Stage, StageCriterion
 
 

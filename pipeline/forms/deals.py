@@ -11,7 +11,8 @@ from contacts.forms import NOT_HERE, ServiceModelForm, _list_choices, member_fie
 from contacts.models import ChoiceList, Contact, Organization
 from crm import custom_fields
 from crm.custom_fields.forms import add_form_fields, form_field, form_values
-from pipeline.criteria import CUSTOM_PREFIX, MONEY_FIELDS, field_label, input_label
+from pipeline.criteria import MONEY_FIELDS, input_label
+from pipeline.criterion_text import CUSTOM_PREFIX, field_label
 from pipeline.models import Deal, LostReason, Stage
 
 

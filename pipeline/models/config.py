@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crm.tenancy import TenantManager, TenantOwned, TenantQuerySet, current_tenant
+from pipeline.criterion_text import describe_criterion
 
 DEFAULT_ROTTING_DAYS = 14
 
@@ -202,8 +203,6 @@ class StageCriterion(TenantOwned):
 
     def describe(self, stage_name: str | None = None) -> str:
         """A sentence a rep understands: "Budget is filled in", "A meeting logged…"."""
-        from pipeline.criteria import describe_criterion
-
         return describe_criterion(self, stage_name=stage_name)
 
 

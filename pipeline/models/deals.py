@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from crm.models import Stamped
 from crm.tenancy import TenantManager, TenantOwned, TenantQuerySet, current_tenant
+from pipeline import criterion_text
 from pipeline.models.config import LostReason, Pipeline, Stage
 
 
@@ -47,19 +48,7 @@ class Deal(TenantOwned, Stamped):
         LOST = "lost", "Lost"
 
     # Built-in fields a stage criterion may require: {field name: label}.
-    CRITERION_FIELDS = {
-        "amount": "Amount",
-        "expected_close": "Expected close date",
-        "primary_contact": "Primary contact",
-        "organization": "Organization",
-        "budget": "Budget",
-        "authority": "Decision maker",
-        "need": "Need",
-        "timeline": "Buying timeline",
-        "source": "Source",
-        "contract_start": "Contract start",
-        "contract_end": "Contract end",
-    }
+    CRITERION_FIELDS = criterion_text.CRITERION_FIELDS
 
     name = models.CharField(max_length=200)
     pipeline = models.ForeignKey(

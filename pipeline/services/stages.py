@@ -22,7 +22,7 @@ from contacts.services.common import check_fields, clean_model, require_same_ten
 from crm.audit import diff, record_event
 from crm.models import User
 from crm.tenancy import current_tenant
-from pipeline.criteria import is_custom_field
+from pipeline.criterion_text import is_custom_field
 from pipeline.models import Deal, Pipeline, Stage, StageCriterion, StageTransition
 from pipeline.services.common import dwell_due
 
