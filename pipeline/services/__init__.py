@@ -16,10 +16,10 @@ from pipeline.services.config import (
     update_lost_reason,
     update_pipeline,
 )
+from pipeline.services.deal_tasks import create_deal_task
 from pipeline.services.deals import (
     DEAL_FIELDS,
     create_deal,
-    create_deal_task,
     link_activity,
     log_deal_activity,
     lose_deal,

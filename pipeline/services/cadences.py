@@ -20,6 +20,7 @@ from crm.automation import active_member, log_once, positive_int, url_for
 from crm.models import Automation, User
 from crm.tenancy import current_tenant
 from pipeline.models import CadenceStep, Deal, DealTask, Stage, StageTransition
+from pipeline.services.deal_tasks import create_deal_task
 
 
 def cadence_key_prefix(deal: Deal) -> str:
@@ -60,8 +61,6 @@ def apply_cadence(deal: Deal, *, transition: StageTransition, by: User | None) -
 def _plan(
     deal: Deal, *, transition: StageTransition, step: CadenceStep, owner: User, by: User | None
 ) -> Task:
-    from pipeline.services.deals import create_deal_task
-
     task = create_deal_task(
         deal,
         by=by,

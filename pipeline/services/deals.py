@@ -1,5 +1,6 @@
 # Long on purpose: a deal's lifecycle (create, edit, move, win, lose) shares its lock and checks.
-"""Deals: create, edit, move between stages, win, lose; their activities and tasks.
+"""Deals: create, edit, move between stages, win, lose; their activities (their tasks:
+`deal_tasks`).
 
 `move_deal` is the only way a deal changes stage. Every write here locks the deal row and
 compares its version with the one the caller read, so of two people changing the same
@@ -20,7 +21,7 @@ from django.db.models import DecimalField
 from django.utils import timezone
 
 from contacts import services as contact_services
-from contacts.models import Activity, ChoiceList, Contact, Organization, Task
+from contacts.models import Activity, ChoiceList, Contact, Organization
 from contacts.services.common import (
     check_fields,
     clean_model,
@@ -40,7 +41,6 @@ from pipeline.models import (
     Deal,
     DealActivity,
     DealContact,
-    DealTask,
     LostReason,
     Pipeline,
     Stage,
@@ -527,37 +527,3 @@ def link_activity(deal: Deal, *, activity: Activity, by: User) -> DealActivity:
             changes={"activity": [None, activity.pk]},
         )
     return link
-
-
-def create_deal_task(
-    deal: Deal,
-    *,
-    by: User | None,
-    title: str,
-    due_at: datetime | None = None,
-    assignee: User | None = None,
-    notes: str = "",
-    source: str = Task.Source.MANUAL,
-    source_key: str = "",
-) -> Task:
-    """Plan a next action on the deal (a contacts task, linked to the deal).
-
-    Assigned to `assignee`, else the deal's owner, else whoever creates it. With a
-    `source_key` (automations) the task and its link are created at most once.
-    """
-    with transaction.atomic():
-        task = contact_services.create_task(
-            by=by,
-            title=title,
-            assignee=assignee or deal.owner or by,
-            due_at=due_at,
-            contact=deal.primary_contact,
-            organization=deal.organization,
-            notes=notes,
-            source=source,
-            source_key=source_key,
-        )
-        DealTask.objects.get_or_create(
-            task=task, defaults={"deal": deal, "tenant": current_tenant()}
-        )
-    return task
