@@ -1,15 +1,18 @@
-"""Webhook tasks: thin wrappers that run api.webhooks' services under their tenant."""
+"""Webhook tasks: beat's scans and the per-tenant tasks they fan out to, thin wrappers that
+run api.webhooks' services under their tenant. The two tasks those services queue
+themselves (dispatch a tenant's events, deliver one webhook) are defined beside them in
+api.webhooks, which this module imports (so the worker registers them), never the reverse."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from django.db import transaction
 from django.utils import timezone
 
 from api import webhooks
 from api.idempotency import TTL
 from api.models import IdempotencyKey, WebhookDelivery
+from api.webhooks import dispatch_events_task
 from crm.celery import TenantTask
 from crm.celery import app as celery_app
 from crm.models import OutboxEvent
@@ -17,23 +20,6 @@ from crm.scans import fan_out, tenant_ids
 
 # The normal path (dispatch on commit, Celery retries) gets this long before beat steps in.
 GRACE = timedelta(seconds=30)
-
-
-@celery_app.task(base=TenantTask, name="api.dispatch_events", acks_late=True)
-def dispatch_events_task(*, tenant_id: int) -> int:
-    return webhooks.dispatch_events()
-
-
-@celery_app.task(
-    base=TenantTask, name="api.deliver_webhook", bind=True, acks_late=True, max_retries=None
-)
-def deliver_task(self, delivery_id: int, *, tenant_id: int) -> bool:
-    outcome = webhooks.attempt_delivery(delivery_id)
-    if outcome.retry_in is not None and not self.request.called_directly:
-        # After the attempt is recorded: raising Retry here would roll the record back.
-        countdown = int(outcome.retry_in.total_seconds())
-        transaction.on_commit(lambda: self.retry(countdown=countdown, throw=False), robust=True)
-    return outcome.delivered
 
 
 @celery_app.task(base=TenantTask, name="api.requeue_webhooks", acks_late=True)

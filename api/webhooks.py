@@ -34,8 +34,11 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
-from api.models import WebhookDelivery, WebhookEndpoint
+from api.idempotency import TTL
+from api.models import IdempotencyKey, WebhookDelivery, WebhookEndpoint
 from crm.audit import record_event
+from crm.celery import TenantTask
+from crm.celery import app as celery_app
 from crm.models import Membership, OutboxEvent, Role, User
 from crm.notifications import notification_key, notify
 from crm.outbox import EVENTS
@@ -252,8 +255,6 @@ def redeliver(delivery: WebhookDelivery, *, by: User) -> WebhookDelivery:
 
 def events_published(*, tenant_id: int) -> None:
     """crm.outbox handler (after commit): have the tenant's pending events dispatched."""
-    from api.tasks import dispatch_events_task
-
     dispatch_events_task.delay(tenant_id=tenant_id)
 
 
@@ -311,11 +312,30 @@ def dispatch_events(*, now: datetime | None = None) -> int:
     return len(ids)
 
 
+# The services here queue these two tasks, so they are defined beside them (api.tasks
+# imports this module, never the reverse); each runs a service under its tenant.
+
+
+@celery_app.task(base=TenantTask, name="api.dispatch_events", acks_late=True)
+def dispatch_events_task(*, tenant_id: int) -> int:
+    return dispatch_events()
+
+
+@celery_app.task(
+    base=TenantTask, name="api.deliver_webhook", bind=True, acks_late=True, max_retries=None
+)
+def deliver_task(self, delivery_id: int, *, tenant_id: int) -> bool:
+    outcome = attempt_delivery(delivery_id)
+    if outcome.retry_in is not None and not self.request.called_directly:
+        # After the attempt is recorded: raising Retry here would roll the record back.
+        countdown = int(outcome.retry_in.total_seconds())
+        transaction.on_commit(lambda: self.retry(countdown=countdown, throw=False), robust=True)
+    return outcome.delivered
+
+
 def _queue(delivery_ids: list[int]) -> None:
     if not delivery_ids:
         return
-    from api.tasks import deliver_task
-
     tenant_id = current_tenant().pk
 
     def send() -> None:
@@ -342,9 +362,6 @@ def requeue_due(*, now: datetime | None = None, limit: int = 500) -> int:
 def purge_old(*, now: datetime | None = None) -> None:
     """Forget dispatched events after a week, deliveries after 30 days, idempotency keys
     after a day (the current tenant's)."""
-    from api.idempotency import TTL
-    from api.models import IdempotencyKey
-
     now = now or timezone.now()
     OutboxEvent.objects.filter(
         created_at__lt=now - KEEP_EVENTS, dispatched_at__isnull=False

@@ -16,7 +16,8 @@ from django.utils import timezone
 
 from api import webhooks
 from api.models import WebhookDelivery, WebhookEndpoint
-from api.tasks import deliver_task, scan_webhooks
+from api.tasks import scan_webhooks
+from api.webhooks import deliver_task
 from crm.models import AuditEvent, Notification, OutboxEvent
 from crm.outbox import EVENTS, publish
 from tests import factories
