@@ -18,6 +18,7 @@ report: nothing is dropped silently, and importing the same file again changes n
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -31,6 +32,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from crm.audit import record_event
+from crm.celery import TenantTask
+from crm.celery import app as celery_app
 from crm.models import Tenant, User
 from crm.notifications import grouped
 from crm.tenancy import current_tenant, tenant_context
@@ -38,6 +41,8 @@ from governance.imports import csvfile, targets
 from governance.imports.rows import IMPORTERS
 from governance.imports.rows.base import Planned, Row
 from governance.models import ImportJob, ImportRowError
+
+logger = logging.getLogger(__name__)
 
 PREVIEW_ROWS = 10
 ALLOWED_SUFFIXES = {".csv", ".txt", ".tsv"}
@@ -211,8 +216,6 @@ def start_import(
 ) -> ImportJob:
     """Fix the mapping and queue the import (after the commit; `queue=False` leaves the
     running to the caller, as `manage.py import_csv` does). Refuses a started job."""
-    from governance.tasks import run_import
-
     if job.status != ImportJob.Status.MAPPING:
         raise ValidationError("This import has already started.")
     with transaction.atomic():
@@ -336,6 +339,28 @@ def fail_import(*, job_id: int, error: str) -> None:
         actor=job.created_by, verb="import.failed", target=job, changes={"error": [None, error]}
     )
     _delete_files(job)
+
+
+# start_import queues this task, so it is defined here beside it (governance.tasks imports
+# it for the worker, never the reverse). It re-queues itself until the job is done.
+
+
+@celery_app.task(base=TenantTask, name="governance.run_import")
+def run_import(*, tenant_id: int, job_id: int) -> None:
+    """Import one chunk of the job, commit, and queue the next chunk after the commit.
+
+    Each chunk commits with the job's progress, so the progress bar moves and a second
+    delivery of this message finds the offset already advanced.
+    """
+    try:
+        with transaction.atomic():
+            more = run_import_chunk(job_id=job_id)
+    except Exception as exc:  # the chunk rolled back; say so on the job instead of hanging
+        logger.exception("Import %s failed", job_id)
+        fail_import(job_id=job_id, error=f"{type(exc).__name__}: {exc}")
+        return
+    if more:
+        transaction.on_commit(lambda: run_import.delay(tenant_id=tenant_id, job_id=job_id))
 
 
 def run_to_end(job: ImportJob, *, tenant: Tenant, progress: Any = None) -> ImportJob:
