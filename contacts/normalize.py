@@ -63,11 +63,23 @@ def normalize_domain(value: str) -> str:
         value = value.rsplit("@", 1)[1]
     if "://" not in value:
         value = "//" + value
+    if not is_web_address(value):
+        return value.removeprefix("//")  # not a host name: is_valid_domain() refuses it
     host = urlsplit(value).hostname or ""
     host = host.rstrip(".")
     if host.startswith("www."):
         host = host[4:]
     return host
+
+
+def is_web_address(value: str) -> bool:
+    """Whether the standard library can read it as an address: a stray "[" or "]", or a
+    port that is not a number, make urlsplit() raise."""
+    try:
+        urlsplit(value).port  # noqa: B018 (reading the port is the check)
+    except ValueError:
+        return False
+    return True
 
 
 def is_valid_domain(domain: str) -> bool:
@@ -126,6 +138,8 @@ def normalize_url(value: str) -> str:
         return ""
     if "://" not in text:
         text = "https://" + text
+    if not is_web_address(text):
+        return text
     parts = urlsplit(text)
     if not parts.hostname:
         return text

@@ -13,6 +13,7 @@ from contacts import duplicates
 from contacts.models import ChoiceList, Contact, Organization
 from contacts.normalize import (
     is_valid_domain,
+    is_web_address,
     normalize_domain,
     normalize_email,
     normalize_phone,
@@ -68,6 +69,8 @@ def _prepare_organization(org: Organization, *, before: dict[str, Any]) -> None:
     org.name = org.name.strip()
     org.name_key = organization_name_key(org.name)
     org.website = normalize_url(org.website)
+    if org.website and not is_web_address(org.website):
+        raise ValidationError({"website": "Enter a web address such as https://acme.com."})
     org.phone = _phone(org.phone)
     org.domain = normalize_domain(org.domain) or normalize_domain(org.website)
     if org.domain and not is_valid_domain(org.domain):

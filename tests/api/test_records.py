@@ -119,6 +119,15 @@ def test_organizations_are_created_and_listed(org_a, api):
     ]
 
 
+def test_a_domain_the_url_parser_cannot_read_is_refused_naming_the_field(org_a, api):
+    client = api(org_a, org_a.rep)
+    response = client.post(
+        "/api/v1/organizations", {"name": "Initech", "domain": "init]ech.example"}, format="json"
+    )
+    assert response.status_code == 422
+    assert list(response.json()["fields"]) == ["domain"]
+
+
 def test_tasks_are_planned_completed_and_reopened_by_their_assignee(org_a, api):
     client = api(org_a, org_a.rep)
     due = (timezone.now() + timedelta(days=1)).isoformat()

@@ -248,3 +248,14 @@ def test_change_lifecycle_refuses_a_stage_of_the_other_kind(tenant_a):
         services.change_lifecycle(orgs, lifecycle="qualified_lead", by=tenant_a.manager.user)
     assert services.change_lifecycle(orgs, lifecycle="customer", by=tenant_a.manager.user) == 1
     assert Organization.objects.get().lifecycle == "customer"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("domain", "exa]mple.com"), ("domain", "[acme.com"), ("website", "https://acme.com:port/")],
+)
+def test_an_address_the_url_parser_cannot_read_is_refused_by_its_field(tenant_a, field, value):
+    with pytest.raises(ValidationError) as exc:
+        services.create_organization(by=tenant_a.rep.user, name="X", **{field: value})
+    assert list(exc.value.message_dict) == [field]
+    assert Organization.objects.count() == 0
