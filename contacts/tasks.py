@@ -16,8 +16,12 @@ from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
+from contacts.models import Task as ContactTask
+from contacts.services import outbox, reminders
+from crm.automation import setting_values, tenant_time_zones
 from crm.celery import TenantTask
 from crm.celery import app as celery_app
+from crm.models import DEFAULT_REMINDER_LEAD_MINUTES, Notification
 from crm.scans import fan_out, tenant_ids
 
 # What is worth retrying: the database or the broker was unreachable for a moment, a
@@ -66,21 +70,14 @@ class RetryingTask(RetryPolicy, Task):
 
 @celery_app.task(base=AutomationTask, name="contacts.send_task_reminders")
 def send_task_reminders(*, tenant_id: int) -> int:
-    from contacts.services.reminders import send_due_reminders
-
-    return send_due_reminders(now=timezone.now())
+    return reminders.send_due_reminders(now=timezone.now())
 
 
 @shared_task(name="contacts.scan_task_reminders", **SCAN_OPTIONS)
 def scan_task_reminders() -> int:
     """Every minute: tenants with a task reminder due."""
-    from contacts.models import Task
-    from contacts.services.reminders import due_reminders
-    from crm.automation import setting_values
-    from crm.models import DEFAULT_REMINDER_LEAD_MINUTES
-
-    due = due_reminders(
-        Task.unscoped.filter(tenant__is_active=True),
+    due = reminders.due_reminders(
+        ContactTask.unscoped.filter(tenant__is_active=True),
         now=timezone.now(),
         leads=setting_values("reminder_lead_minutes", DEFAULT_REMINDER_LEAD_MINUTES),
     )
@@ -92,20 +89,14 @@ def scan_task_reminders() -> int:
 
 @celery_app.task(base=AutomationTask, name="contacts.send_overdue_digests")
 def send_overdue_digests(*, tenant_id: int) -> int:
-    from contacts.services.reminders import send_overdue_digests as send
-
-    return send(now=timezone.now())
+    return reminders.send_overdue_digests(now=timezone.now())
 
 
 @shared_task(name="contacts.scan_overdue_digests", **SCAN_OPTIONS)
 def scan_overdue_digests() -> int:
     """Every five minutes: tenants past their digest hour with a digest not yet sent."""
-    from contacts.models import Task
-    from contacts.services.reminders import due_digests
-    from crm.automation import tenant_time_zones
-
-    due = due_digests(
-        Task.unscoped.filter(tenant__is_active=True),
+    due = reminders.due_digests(
+        ContactTask.unscoped.filter(tenant__is_active=True),
         now=timezone.now(),
         zones=tenant_time_zones(),
     )
@@ -119,16 +110,13 @@ def scan_overdue_digests() -> int:
 def send_pending_emails(*, tenant_id: int) -> int:
     """Not a TenantTask: each e-mail commits on its own, so a failure halfway through
     does not make the next attempt send the first half again."""
-    from contacts.services.outbox import send_pending_emails as send
-
-    return send(tenant_id=tenant_id, now=timezone.now())
+    return outbox.send_pending_emails(tenant_id=tenant_id, now=timezone.now())
 
 
 @shared_task(name="contacts.scan_pending_emails", **SCAN_OPTIONS)
 def scan_pending_emails() -> int:
     """Every five minutes: notifications whose e-mail is wanted but was never sent."""
-    from contacts.services.outbox import pending_emails
-    from crm.models import Notification
-
-    due = pending_emails(Notification.unscoped.filter(tenant__is_active=True), now=timezone.now())
+    due = outbox.pending_emails(
+        Notification.unscoped.filter(tenant__is_active=True), now=timezone.now()
+    )
     return fan_out(send_pending_emails, tenant_ids(due))

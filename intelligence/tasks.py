@@ -4,18 +4,15 @@ from __future__ import annotations
 
 from crm.celery import TenantTask, app
 from crm.scans import fan_out
+from intelligence import services
 
 
 @app.task(base=TenantTask, name="intelligence.score_customers", acks_late=True)
 def score_customers(*, tenant_id: int) -> int:
-    from intelligence import services
-
     return services.score_customers()
 
 
 @app.task(name="intelligence.scan_health_scores", acks_late=True)
 def scan_health_scores() -> int:
     """Hourly: queue the day's scores for every tenant with a customer not scored today."""
-    from intelligence.services import tenants_due_for_scores
-
-    return fan_out(score_customers, tenants_due_for_scores())
+    return fan_out(score_customers, services.tenants_due_for_scores())

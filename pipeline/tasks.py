@@ -8,14 +8,16 @@ from celery import shared_task
 from django.utils import timezone
 
 from contacts.tasks import SCAN_OPTIONS, AutomationTask
+from crm.automation import tenant_time_zones
 from crm.celery import app as celery_app
+from crm.models import Membership
 from crm.scans import across_tenants, fan_out, tenant_ids
+from pipeline.models import DEFAULT_ROTTING_DAYS, Deal, PipelineSettings, RenewalOffset, Stage
+from pipeline.services import renewals, stale, summary
 
 
 def _all_limits() -> tuple[set[int], set[int]]:
     """Every rotting period and stage dwell limit in use, across tenants (few values)."""
-    from pipeline.models import DEFAULT_ROTTING_DAYS, PipelineSettings, Stage
-
     rotting = across_tenants(
         PipelineSettings.unscoped.values_list("rotting_days", flat=True).distinct()
     )
@@ -32,19 +34,14 @@ def _all_limits() -> tuple[set[int], set[int]]:
 
 @celery_app.task(base=AutomationTask, name="pipeline.send_stale_alerts")
 def send_stale_alerts(*, tenant_id: int) -> int:
-    from pipeline.services.stale import send_stale_alerts as send
-
-    return send(now=timezone.now())
+    return stale.send_stale_alerts(now=timezone.now())
 
 
 @shared_task(name="pipeline.scan_stale_deals", **SCAN_OPTIONS)
 def scan_stale_deals() -> int:
     """Every five minutes: tenants with a deal past a limit and not yet alerted."""
-    from pipeline.models import Deal
-    from pipeline.services.stale import due_stale_alerts
-
     rotting, dwell = _all_limits()
-    due = due_stale_alerts(
+    due = stale.due_stale_alerts(
         Deal.unscoped.filter(tenant__is_active=True),
         now=timezone.now(),
         rotting=rotting,
@@ -58,20 +55,14 @@ def scan_stale_deals() -> int:
 
 @celery_app.task(base=AutomationTask, name="pipeline.send_renewal_notices")
 def send_renewal_notices(*, tenant_id: int) -> int:
-    from pipeline.services.renewals import send_renewal_notices as send
-
-    return send(now=timezone.now())
+    return renewals.send_renewal_notices(now=timezone.now())
 
 
 @shared_task(name="pipeline.scan_renewals", **SCAN_OPTIONS)
 def scan_renewals() -> int:
     """Every five minutes: tenants with a renewal notice due (in their own calendar)."""
-    from crm.automation import tenant_time_zones
-    from pipeline.models import Deal, RenewalOffset
-    from pipeline.services.renewals import due_renewal_notices
-
     offsets = across_tenants(RenewalOffset.unscoped.values_list("days", flat=True).distinct())
-    due = due_renewal_notices(
+    due = renewals.due_renewal_notices(
         Deal.unscoped.filter(tenant__is_active=True),
         now=timezone.now(),
         zones=tenant_time_zones(),
@@ -85,19 +76,13 @@ def scan_renewals() -> int:
 
 @celery_app.task(base=AutomationTask, name="pipeline.send_weekly_summaries")
 def send_weekly_summaries(*, tenant_id: int) -> int:
-    from pipeline.services.summary import send_weekly_summaries as send
-
-    return send(now=timezone.now())
+    return summary.send_weekly_summaries(now=timezone.now())
 
 
 @shared_task(name="pipeline.scan_weekly_summaries", **SCAN_OPTIONS)
 def scan_weekly_summaries() -> int:
     """Every fifteen minutes: tenants whose managers' summary for this week is due."""
-    from crm.automation import tenant_time_zones
-    from crm.models import Membership
-    from pipeline.services.summary import due_weekly_summaries
-
-    due = due_weekly_summaries(
+    due = summary.due_weekly_summaries(
         Membership.unscoped.filter(tenant__is_active=True),
         now=timezone.now(),
         zones=tenant_time_zones(),

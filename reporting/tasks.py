@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from crm.celery import TenantTask, app
 from crm.scans import fan_out
+from reporting import services
 
 
 @app.task(base=TenantTask, name="reporting.take_daily_snapshot", acks_late=True)
 def take_daily_snapshot(*, tenant_id: int) -> bool:
-    from reporting import services
-
     _, created = services.take_daily_snapshot()
     return created
 
@@ -17,6 +16,4 @@ def take_daily_snapshot(*, tenant_id: int) -> bool:
 @app.task(name="reporting.scan_daily_snapshots", acks_late=True)
 def scan_daily_snapshots() -> int:
     """Hourly: queue a snapshot for every tenant whose local day has begun without one."""
-    from reporting.services import tenants_due_for_snapshot
-
-    return fan_out(take_daily_snapshot, tenants_due_for_snapshot())
+    return fan_out(take_daily_snapshot, services.tenants_due_for_snapshot())
