@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.management import call_command
 from django.db import connection, transaction
 from django.test import Client
 from django.urls import reverse
@@ -44,10 +45,17 @@ from benchmarks.seed import (
     TIMELINE_CONTACT_EMAIL,
     database_url,
 )
+from contacts import tasks as contact_tasks
+from contacts.models import Activity, Contact, Organization, Task
 from crm.celery import app as celery_app
 from crm.models import Membership, Role, Tenant, User
 from crm.scans import across_tenants
 from crm.tenancy import tenant_context
+from governance.models import ImportJob
+from pipeline import tasks as pipeline_tasks
+from pipeline.models import Deal, Pipeline, Stage, StageTransition
+from pipeline.services.stale import send_stale_alerts
+from reporting.scorecards import compute_scorecard
 
 PORT = 8018
 TARGETS = {
@@ -101,9 +109,6 @@ class SqlTimer:
 
 
 def page_urls() -> dict[str, str]:
-    from contacts.models import Contact
-    from pipeline.models import Pipeline, Stage
-
     tenant = Tenant.objects.get(slug=LARGE_SLUG)
     with transaction.atomic(), tenant_context(tenant):
         sales = Pipeline.objects.filter(kind=Pipeline.Kind.SALES).order_by("position", "pk").first()
@@ -299,10 +304,6 @@ def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
 def measure_scans(log: Callable[[str], None]) -> dict:
     """Each scan as beat runs it: the cross-tenant query and one task queued per tenant
     (on the real broker; the queue is purged afterwards, no worker runs here)."""
-    from contacts import tasks as contact_tasks
-    from pipeline import tasks as pipeline_tasks
-    from pipeline.models import Deal
-
     open_deals = across_tenants(Deal.unscoped.filter(status=Deal.Status.OPEN)).count()
     results: dict[str, Any] = {"open_deals": open_deals}
     eager = celery_app.conf.task_always_eager
@@ -320,8 +321,6 @@ def measure_scans(log: Callable[[str], None]) -> dict:
     finally:
         celery_app.conf.task_always_eager = eager
     # One small tenant's stale-deal work (what a worker does per queued task).
-    from pipeline.services.stale import send_stale_alerts
-
     small = Tenant.objects.filter(slug__startswith=SMALL_PREFIX).order_by("slug").first()
     if small is not None:
         with transaction.atomic(), tenant_context(small):
@@ -332,8 +331,6 @@ def measure_scans(log: Callable[[str], None]) -> dict:
 
 
 def measure_scorecard(log: Callable[[str], None]) -> dict:
-    from reporting.scorecards import compute_scorecard
-
     tenant = Tenant.objects.get(slug=LARGE_SLUG)
     today = date.today()
     end = today.replace(day=1)
@@ -348,8 +345,6 @@ def measure_scorecard(log: Callable[[str], None]) -> dict:
 
 
 def measure_import(rows: int, log: Callable[[str], None]) -> dict:
-    from django.core.management import call_command
-
     folder = Path(tempfile.mkdtemp(prefix="keel-bench-"))
     path = folder / "contacts.csv"
     stamp = int(time.time())
@@ -368,7 +363,6 @@ def measure_import(rows: int, log: Callable[[str], None]) -> dict:
     except SystemExit as exc:  # exits 1 when rows were refused
         status = int(exc.code or 0)
     seconds = round(time.perf_counter() - started, 2)
-    from governance.models import ImportJob
 
     tenant = Tenant.objects.get(slug=LARGE_SLUG)
     with transaction.atomic(), tenant_context(tenant):
@@ -395,9 +389,6 @@ class _Null:
 
 
 def sizes() -> dict:
-    from contacts.models import Activity, Contact, Organization, Task
-    from pipeline.models import Deal, StageTransition
-
     large = Tenant.objects.get(slug=LARGE_SLUG)
 
     def count(model, **f) -> int:

@@ -23,6 +23,8 @@ from django.urls import NoReverseMatch
 
 from crm.audit import diff, record_event
 from crm.models import AutomationLog, AutomationSettings, Membership, Role, Tenant, User
+from crm.scans import across_tenants
+from crm.templatetags.keel import tenant_reverse
 from crm.tenancy import current_tenant
 
 SETTINGS_FIELDS = ["reminder_lead_minutes", "digest_hour"]
@@ -72,8 +74,6 @@ def setting_subquery(field: str, default: int) -> Coalesce:
 
 def setting_values(field: str, default: int) -> set[int]:
     """Every value `field` takes across tenants (few), so scans can compare with constants."""
-    from crm.scans import across_tenants
-
     found = across_tenants(AutomationSettings.unscoped.values_list(field, flat=True).distinct())
     return {*found, default}
 
@@ -154,8 +154,6 @@ def date_window(day: date) -> datetime:
 
 def tenant_time_zones() -> list[str]:
     """The time zones of active tenants (few), for scans that depend on local time."""
-    from crm.scans import across_tenants
-
     zones = across_tenants(Tenant.objects.filter(is_active=True))
     return sorted(set(zones.values_list("time_zone", flat=True).distinct()))
 
@@ -184,8 +182,6 @@ def managers(*, exclude: Iterable[int] = ()) -> list[User]:
 
 def url_for(viewname: str, *args: Any) -> str:
     """A tenant URL, or "" while the page does not exist (an app not installed yet)."""
-    from crm.templatetags.keel import tenant_reverse
-
     try:
         return tenant_reverse(viewname, *args)
     except NoReverseMatch:

@@ -26,8 +26,9 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from crm.models import Notification, NotificationKind, NotificationPreference, User
-from crm.tenancy import current_tenant
+from crm.models import Notification, NotificationKind, NotificationPreference, Tenant, User
+from crm.templatetags.keel import tenant_reverse
+from crm.tenancy import current_tenant, tenant_context
 
 DIGEST_LIST = 15  # notices named in a digest; the rest are counted
 
@@ -167,8 +168,6 @@ def _send_held(held: list[_Held]) -> None:
 
 
 def _notification_list_url() -> str:
-    from crm.templatetags.keel import tenant_reverse
-
     return tenant_reverse("notification-list")
 
 
@@ -226,9 +225,6 @@ def _mail_on_commit(notification: Notification) -> None:
 
 def deliver_email(notification_id: int, *, tenant_id: int) -> bool:
     """Send the notification's e-mail once; True when this call sent it."""
-    from crm.models import Tenant
-    from crm.tenancy import tenant_context
-
     tenant = Tenant.objects.get(pk=tenant_id)
     with transaction.atomic(), tenant_context(tenant):
         notification = (

@@ -27,6 +27,8 @@ from crm.audit import diff, record_event
 from crm.automation import active_member, managers
 from crm.models import Membership, NotificationKind, Tenant, User
 from crm.notifications import grouped, notification_key, notify
+from crm.scans import across_tenants, tenant_ids
+from crm.templatetags.keel import tenant_reverse
 from crm.tenancy import current_tenant
 from intelligence import health
 from intelligence.models import (
@@ -241,8 +243,6 @@ def evaluate_churn(scores: list[HealthScore], *, settings: IntelligenceSettings,
 
 
 def _start_episodes(starting: list[tuple[ChurnState, HealthScore]], *, day: date) -> None:
-    from crm.templatetags.keel import tenant_reverse
-
     tenant = current_tenant()
     orgs = Organization.objects.select_related("owner").in_bulk(
         [s.organization_id for s, _ in starting]
@@ -271,8 +271,6 @@ def _start_episode(
     due,
     at_risk: str,
 ) -> None:
-    from crm.templatetags.keel import tenant_reverse
-
     owner = active_member(org.owner_id)
     recipients = [owner] if owner else fallback
     reasons = [p for p in sorted(score.components, key=lambda p: -p["points"]) if p["points"]]
@@ -325,8 +323,6 @@ def _follow_up(org: Organization, *, assignee: User, key: str, body: str, due) -
 def tenants_due_for_scores(now=None) -> list[int]:
     """Active tenants with a live customer that has no score for its local today (one
     set-based query per time zone in use, on the scanner connection)."""
-    from crm.scans import across_tenants, tenant_ids
-
     now = now or timezone.now()
     zones = across_tenants(
         Tenant.objects.filter(is_active=True).values_list("time_zone", flat=True).distinct()

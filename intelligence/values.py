@@ -40,6 +40,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Greatest
 
 from contacts.models import Organization
+from crm.tenancy import current_tenant
 from intelligence.models import AccountPotential, IntelligenceSettings, Quadrant
 from pipeline.models import Deal, Pipeline
 from reporting.periods import local_midnight
@@ -107,8 +108,6 @@ def accounts(*, today: date, tz: ZoneInfo) -> QuerySet:
 
 def intelligence_settings() -> IntelligenceSettings:
     """The current tenant's settings (an unsaved row with the defaults when it has none)."""
-    from crm.tenancy import current_tenant
-
     found = IntelligenceSettings.objects.first()
     return found if found is not None else IntelligenceSettings(tenant=current_tenant())
 

@@ -19,6 +19,8 @@ from django.utils import timezone
 from contacts.models import Activity, Contact, Organization, Task
 from contacts.timeline import PAGE_SIZE, Entry, Panel, TimelinePage
 from pipeline.models import Deal, DealActivity, DealTask, StageTransition
+from pipeline.selectors.common import mark_stale, rotting_days, stale_q, with_card_facts
+from pipeline.selectors.deals import deal_ids_of, deals_of
 
 TRANSITION_TEMPLATE = "pipeline/timeline/transition.html"
 
@@ -76,8 +78,6 @@ def stage_entries(
     record: Contact | Organization, *, before: datetime | None, limit: int
 ) -> list[Entry]:
     """Deals opened and moved, on the timeline of their contacts and organization."""
-    from pipeline.selectors.deals import deal_ids_of
-
     # The deals first (their own indexes), then their transitions through the (tenant,
     # deal, at) index: an OR across the join to the deal walked every transition of the
     # tenant (2.5 s at 600,000 transitions; bench/NOTES.md).
@@ -89,8 +89,6 @@ def stage_entries(
 
 
 def deals_panel(request: HttpRequest, record: Contact | Organization) -> Panel:
-    from pipeline.selectors.deals import deals_of
-
     deals = deals_of(record)
     new_url_param = (
         f"organization={record.pk}"
@@ -106,8 +104,6 @@ def deals_panel(request: HttpRequest, record: Contact | Organization) -> Panel:
 
 def attention_panel(request: HttpRequest, record=None) -> Panel | None:
     """My day: the member's open deals that are stale or past their expected close."""
-    from pipeline.selectors.common import mark_stale, rotting_days, stale_q, with_card_facts
-
     now = timezone.now()
     rotting = rotting_days()
     today = timezone.localdate(now, request.tenant.tz)

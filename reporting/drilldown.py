@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from contacts.models import Activity
 from crm.models import Membership, Tenant
+from pipeline.criteria import CUSTOM_PREFIX, is_blank, is_custom_field
 from pipeline.models import Stage
 from reporting import completeness
 from reporting.filters import Filters
@@ -258,8 +259,6 @@ def _incomplete(tenant: Tenant, filters: Filters, params: dict) -> Table:
 
 
 def _is_blank(record, name: str) -> bool:
-    from pipeline.criteria import CUSTOM_PREFIX, is_blank, is_custom_field
-
     if is_custom_field(name):
         return is_blank((record.custom_fields or {}).get(name[len(CUSTOM_PREFIX) :]))
     field = record._meta.get_field(name)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from urllib.parse import urlencode
 
 from django import forms
@@ -85,8 +85,6 @@ def parse_filters(request, *, owners: bool = True) -> tuple[Filters, FilterForm]
     start: date | None = data.get("start")
     last: date | None = data.get("end")
     if preset == "custom" and start and last and last >= start:
-        from datetime import timedelta
-
         period = Period(start, last + timedelta(days=1), tz)
     else:
         preset = preset if preset != "custom" else "last_month"

@@ -9,12 +9,13 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q, Value
+from django.db.models import Exists, F, OuterRef, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from crm.audit import diff, record_event
 from crm.models import Membership, Tenant, User
+from crm.scans import across_tenants
 from crm.tenancy import current_tenant
 from pipeline.models import Deal
 from reporting.models import MemberActivityDay, RevenueTarget, Snapshot, SnapshotDeal
@@ -190,10 +191,6 @@ def backfill_snapshots(*, days: int, today: date | None = None) -> int:
 def tenants_due_for_snapshot(now=None) -> list[int]:
     """Active tenants whose local midnight has passed without today's snapshot (one
     set-based query on the scanner connection; `crm.scans` is the only way across)."""
-    from django.db.models import Exists, OuterRef
-
-    from crm.scans import across_tenants
-
     now = now or timezone.now()
     due = Q(pk__in=[])
     zones = Tenant.objects.filter(is_active=True).values_list("time_zone", flat=True).distinct()

@@ -30,6 +30,9 @@ MAY_IMPORT_ANY_APP = {"crm.tenant_urls"}
 LOCAL_IMPORTS_ALLOWED = {
     # AppConfig.ready(): models and registries exist only once the app registry is loaded.
     "apps": "AppConfig.ready() registers with other apps once every app is loaded",
+    # crm/__init__.py imports the Celery app while settings load, before the app registry
+    # is ready: TenantTask loads Tenant when a task runs, not when the module is imported.
+    "crm.celery": "imported while settings load, before models can be imported",
 }
 
 

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import QueryDict
 from django.utils import timezone
 
-from contacts.models import Contact, RecentRecord, SavedView
+from contacts.models import Contact, Organization, RecentRecord, SavedView
 from crm.audit import record_event
 from crm.models import User
 from crm.tenancy import current_tenant
-
-if TYPE_CHECKING:
-    from contacts.models import Organization
 
 # Parameters that describe where you are in a list, not what it shows.
 _NOT_SAVED = {"page", "view", "csrfmiddlewaretoken"}

@@ -9,6 +9,7 @@ time zone.
 
 from __future__ import annotations
 
+import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -156,8 +157,6 @@ def due_digests(tasks: QuerySet, *, now: datetime, zones: Iterable[str]) -> Quer
     `zones` lists the time zones of the tenants concerned: the day and the hour are
     theirs.
     """
-    import zoneinfo
-
     when = Q()
     for zone in sorted(set(zones)):
         local = now.astimezone(zoneinfo.ZoneInfo(zone))

@@ -9,6 +9,7 @@ from django.db.models.functions import Lower
 
 from contacts.forms import NOT_HERE, ServiceModelForm, _list_choices, member_field
 from contacts.models import ChoiceList, Contact, Organization
+from contacts.selectors import member_choices
 from crm import custom_fields
 from crm.custom_fields.forms import add_form_fields, form_field, form_values
 from pipeline.criteria import MONEY_FIELDS, input_label
@@ -270,6 +271,4 @@ class BoardFilterForm(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        from contacts.selectors import member_choices
-
         self.fields["owner"].choices = [("", "Everyone"), *member_choices()]

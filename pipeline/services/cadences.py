@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 
 from contacts import services as contact_services
 from contacts.models import Task
+from contacts.services.common import require_same_tenant
 from crm.audit import record_event
 from crm.automation import active_member, log_once, positive_int, url_for
 from crm.models import Automation, User
@@ -89,8 +90,6 @@ def _plan(
 
 def add_cadence_step(stage: Stage, *, by: User, offset_days: int, title: str) -> CadenceStep:
     """Plan a task `offset_days` (0–365) after a deal enters `stage`."""
-    from contacts.services.common import require_same_tenant
-
     require_same_tenant(stage, field="stage")
     title = (title or "").strip()
     if not title:

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 
 from crm.models import Membership, User
-
-if TYPE_CHECKING:
-    from pipeline.criteria import Unmet
-    from pipeline.models import Deal, Stage
+from pipeline.criteria import Unmet
+from pipeline.models import Deal, Stage
 
 
 class StageCriteriaUnmet(ValidationError):

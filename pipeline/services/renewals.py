@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import formats
 
@@ -38,6 +38,8 @@ from crm.notifications import grouped, notification_key, notify
 from crm.outbox import publish
 from crm.tenancy import current_tenant
 from pipeline.models import DEFAULT_RENEWAL_OFFSETS, Deal, Pipeline, RenewalOffset
+from pipeline.services.config import _create_pipeline_with_stages
+from pipeline.services.deals import create_deal
 
 # (name, kind, probability, max dwell days, criteria): see config.SALES_STAGES.
 RENEWAL_STAGES: list[tuple[str, str, int, int | None, list]] = [
@@ -54,10 +56,6 @@ def create_renewals_pipeline(*, tenant: Tenant, by: User | None) -> Pipeline | N
     Runs for every new tenant (KEEL_TENANT_SETUP, after the sales and onboarding
     defaults) and when a renewal deal is first needed. Running it again changes nothing.
     """
-    from django.db.models import Max
-
-    from pipeline.services.config import _create_pipeline_with_stages
-
     with transaction.atomic():
         if not RenewalOffset.objects.exists():
             RenewalOffset.objects.bulk_create(
@@ -250,8 +248,6 @@ def open_renewal_deal(deal: Deal) -> Deal | None:
     It goes to the first stage of the renewals pipeline with the original's
     organization, contact, owner and amount, expected to close when the contract ends.
     """
-    from pipeline.services.deals import create_deal
-
     window = date_window(deal.contract_end)
     if AutomationLog.objects.filter(
         automation=Automation.RENEWAL,

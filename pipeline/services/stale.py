@@ -27,6 +27,7 @@ from crm.models import Automation, NotificationKind, User
 from crm.notifications import grouped, notification_key, notify
 from crm.tenancy import current_tenant
 from pipeline.models import DEFAULT_ROTTING_DAYS, Deal, DealActivity, PipelineSettings, Stage
+from pipeline.services.config import pipeline_settings
 
 LIMIT, TWICE = "limit", "twice"
 
@@ -104,8 +105,6 @@ def due_stale_alerts(
 
 def tenant_limits() -> tuple[list[int], list[int]]:
     """The current tenant's rotting period and the dwell limits of its stages."""
-    from pipeline.services.config import pipeline_settings
-
     rotting = [pipeline_settings().rotting_days]
     dwell = list(
         Stage.objects.filter(max_dwell_days__isnull=False)

@@ -7,6 +7,7 @@ from decimal import Decimal
 from django import template
 
 from crm.money import format_money
+from crm.templatetags.keel import tenant_reverse
 from crm.tenancy import current_tenant
 from reporting.figures import FIGURES, format_value
 
@@ -59,8 +60,6 @@ def spark_points(series) -> list:
 def table_rows(table) -> list[dict]:
     """Rows ready to render: each cell formatted by its column, the row's link resolved
     (a path, or a query string for the records behind a figure)."""
-    from crm.templatetags.keel import tenant_reverse
-
     records = tenant_reverse("reporting:records")
     team = tenant_reverse("reporting:manager")
     rows = []
