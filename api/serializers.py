@@ -1,3 +1,4 @@
+# Long on purpose: one short serializer per resource, sharing the field types defined at the top.
 """What the API reads and writes. Serializers validate the shape of input; the views hand
 the validated values to the apps' services, which do every write (and its checks and
 audit entry). Nothing here saves a model.

@@ -1,3 +1,4 @@
+# Long on purpose: one short view per endpoint, every one in the same pattern.
 """The /api/v1/ endpoints. Each parses input with a serializer, checks the member's role
 the way the pages do, calls one of the apps' services and answers with the record.
 

@@ -1,3 +1,4 @@
+# Long on purpose: the delivery flow (dispatch, attempt, retry) reads top to bottom, its tasks beside it.
 """Outgoing webhooks: endpoints, turning published events into deliveries, delivering.
 
 The flow: a service publishes an event (crm.outbox, an OutboxEvent in its transaction);

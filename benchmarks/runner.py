@@ -1,3 +1,4 @@
+# Long on purpose: the benchmark's stages in the order they run and are reported.
 """`make bench`: measure Keel on the data of `seed_scale` and write bench/results.{json,md}.
 
 1. Pages, in this process through Django's test client: server time (p50/p95 over N warm

@@ -1,3 +1,4 @@
+# Long on purpose: one generator per table, in the order the tables depend on each other.
 """Data at the scale of a real sales organisation, generated inside PostgreSQL.
 
 Each table is filled by one `INSERT … SELECT … FROM generate_series(…)` per tenant,

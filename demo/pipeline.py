@@ -1,3 +1,4 @@
+# Long on purpose: one story, a year of deals, generated in the order it happens.
 """Demo data for `manage.py seed_demo`: a year of deals moving through the pipelines.
 
 Runs after the contacts seeder (it sells to that seeder's organizations). Each deal walks

@@ -143,7 +143,7 @@ class MappingForm(forms.Form):
 # What a group of actions in the Action filter acts on, where its code's words would not do.
 VERB_GROUPS = {
     "tenant": "Workspace",
-    "api_token": "API token",
+    "api_token": "API token",  # nosec B105: a record type's label, not a secret
     "field": "Custom field",
     "quality": "Data quality",
     "target": "Revenue target",

@@ -1,3 +1,4 @@
+# Long on purpose: one aggregate per pipeline or health figure, each returning a Table.
 """The pipeline figures shown beside the scorecards, and the health dashboard's breakdowns.
 
 Each function is one or two aggregate queries for a `Scope` (tenant, period, owner,

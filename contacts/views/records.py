@@ -1,3 +1,4 @@
+# Long on purpose: contacts and organizations share one implementation (RecordKind) beside their views.
 """Contact and organization pages: lists, detail with timeline, forms, bulk, quick-log, merge.
 
 Both record types work alike, so each view is a short function that hands its RecordKind

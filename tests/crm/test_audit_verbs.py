@@ -35,9 +35,7 @@ def _values(node: ast.expr) -> list[str]:
         return _values(node.body) + _values(node.orelse)
     if isinstance(node, ast.JoinedStr):
         return [
-            "".join(
-                part.value if isinstance(part, ast.Constant) else "{}" for part in node.values
-            )
+            "".join(part.value if isinstance(part, ast.Constant) else "{}" for part in node.values)
         ]
     return []  # a variable: its value is found where it is assigned or passed
 
@@ -57,9 +55,10 @@ def recorded_verbs() -> dict[str, str]:
                 exprs: list[ast.expr] = []
                 if isinstance(node, ast.Call):
                     exprs += [k.value for k in node.keywords if k.arg == "verb"]
-                elif isinstance(node, ast.Assign):
-                    if any(isinstance(t, ast.Name) and t.id == "verb" for t in node.targets):
-                        exprs.append(node.value)
+                elif isinstance(node, ast.Assign) and any(
+                    isinstance(t, ast.Name) and t.id == "verb" for t in node.targets
+                ):
+                    exprs.append(node.value)
                 for expr in exprs:
                     for value in _values(expr):
                         if VERB.fullmatch(value.replace("{}", "x")):
