@@ -101,7 +101,8 @@ def _activity_filter(record: Contact | Organization) -> Q:
 def activity_entries(
     record: Contact | Organization, *, before: datetime | None, limit: int
 ) -> list[Entry]:
-    activities = Activity.objects.filter(_activity_filter(record)).select_related(
+    # Captured mail and meetings are shown by mail's provider, with their thread.
+    activities = Activity.objects.filter(_activity_filter(record), captured=False).select_related(
         "logged_by", "contact", "organization"
     )
     if before is not None:

@@ -23,6 +23,15 @@ from pipeline.selectors.common import mark_stale, rotting_days, stale_q, with_ca
 from pipeline.selectors.deals import deal_ids_of, deals_of
 
 TRANSITION_TEMPLATE = "pipeline/timeline/transition.html"
+# Later apps' entries on a deal's timeline (mail: its conversations), as contacts'
+# `register_timeline_provider` does for contacts: fn(deal, *, before, limit) -> [Entry].
+_deal_providers: list = []
+
+
+def register_deal_timeline_provider(provider):
+    if provider not in _deal_providers:
+        _deal_providers.append(provider)
+    return provider
 
 
 def _transition_entries(transitions: QuerySet[StageTransition], *, before, limit) -> list[Entry]:
@@ -36,9 +45,10 @@ def _transition_entries(transitions: QuerySet[StageTransition], *, before, limit
 
 
 def deal_timeline(deal: Deal, *, before: datetime | None = None, limit: int = PAGE_SIZE):
-    """Everything that happened on the deal, newest first, a page at a time (3 queries)."""
+    """Everything that happened on the deal, newest first, a page at a time (3 queries, and
+    those of the registered providers)."""
     activities = Activity.objects.filter(
-        pk__in=DealActivity.objects.filter(deal=deal).values("activity_id")
+        pk__in=DealActivity.objects.filter(deal=deal).values("activity_id"), captured=False
     ).select_related("logged_by", "contact", "organization")
     if before is not None:
         activities = activities.filter(occurred_at__lt=before)
@@ -65,6 +75,7 @@ def deal_timeline(deal: Deal, *, before: datetime | None = None, limit: int = PA
             activity_entries,
             task_entries,
             transitions,
+            *(provider(deal, before=before, limit=limit) for provider in _deal_providers),
             key=lambda e: (e.at, e.key),
             reverse=True,
         )

@@ -190,9 +190,11 @@ def lead_contacts(scope: Scope) -> QuerySet:
             created_at__lt=p.end_at,
         )
     )
+    # A received e-mail is the lead's move, not a response to it.
     direct = Activity.objects.filter(
         contact=OuterRef("pk"),
         kind__in=RESPONSE_KINDS,
+        inbound=False,
         occurred_at__gte=OuterRef("created_at"),
         occurred_at__lt=p.end_at,
     ).order_by("occurred_at")
@@ -203,6 +205,7 @@ def lead_contacts(scope: Scope) -> QuerySet:
     # planner walks every deal activity, or every activity in date order, per contact.
     on_deals = DealActivity.objects.filter(
         activity__kind__in=RESPONSE_KINDS,
+        activity__inbound=False,
         activity__occurred_at__gte=OuterRef("created_at"),
         activity__occurred_at__lt=p.end_at,
     ).order_by()

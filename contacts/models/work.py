@@ -72,6 +72,11 @@ class Activity(TenantOwned):
         related_name="activities",
         db_index=False,
     )
+    # Brought in by mail capture, which shows it on the timelines itself (the message, its
+    # thread and who may read it live there); contacts' own timeline entries skip it.
+    captured = models.BooleanField(default=False)
+    # The customer's move (an e-mail received), not the rep's: no response to a lead.
+    inbound = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 

@@ -71,12 +71,15 @@ def log_activity(
     body: str = "",
     duration_minutes: int | None = None,
     outcome: str = "",
+    captured: bool = False,
+    inbound: bool = False,
 ) -> Activity:
     """Record a call, e-mail, meeting or note on a contact and/or organization.
 
     An activity on a contact is also filed under the contact's organization at that
     moment. Refuses an activity linked to nothing, in the future, or with an outcome
-    that does not fit its kind.
+    that does not fit its kind. A `captured` one (mail capture) is not something `by`
+    opened, so it does not count among their recent records.
     """
     if contact is not None and organization is None:
         organization = contact.organization
@@ -91,6 +94,8 @@ def log_activity(
         contact=contact,
         organization=organization,
         logged_by=by,
+        captured=captured,
+        inbound=inbound,
     )
     _prepare_activity(activity, before={})
     with transaction.atomic():
@@ -102,7 +107,7 @@ def log_activity(
             changes=diff({}, snapshot(activity, ACTIVITY_FIELDS)),
         )
         for record in (contact, organization):
-            if record is not None:
+            if record is not None and not captured:
                 touch_record(record, by=by)
     return activity
 
