@@ -43,15 +43,16 @@ run: install
 	$(RUN_ENV) $(VENV)/bin/celery -A crm beat --loglevel=INFO --schedule=$(RUN_DIR)/celerybeat-schedule & \
 	$(RUN_ENV) $(PY) manage.py runserver 127.0.0.1:8000
 
+# Debian's chromium (browser journeys) and Dovecot (the mail tests' IMAP server), as root.
 test: install
-	@command -v chromium >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+	@{ command -v chromium && command -v dovecot; } >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium dovecot-imapd >/dev/null)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/bandit -q -c pyproject.toml -r crm contacts pipeline governance reporting api intelligence demo
+	$(VENV)/bin/bandit -q -c pyproject.toml -r crm contacts pipeline mail governance reporting api intelligence demo
 
 # The benchmark of issue 10: seed_scale (skipped when its data exists), then the bench,
 # which writes bench/results.json and bench/results.md. Not part of `make test` (too long);

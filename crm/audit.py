@@ -104,6 +104,15 @@ VERBS: dict[str, str] = {
     "webhook.disabled": "Webhook disabled",
     "webhook.secret_rotated": "Webhook secret rotated",
     "webhook.redelivered": "Delivery retried",
+    # mail and calendar (mail)
+    "mailbox.connected": "Mailbox connected",
+    "mailbox.updated": "Mailbox settings changed",
+    "mailbox.disconnected": "Mailbox disconnected",
+    "email.sent": "E-mail sent",
+    "thread.made_private": "Conversation made private",
+    "thread.made_shared": "Conversation shared again",
+    "calendar_feed.created": "Calendar feed created",
+    "calendar_feed.revoked": "Calendar feed revoked",
     # account intelligence (intelligence)
     "potential.set": "Potential set",
     "potential.cleared": "Potential cleared",

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "governance",
     "reporting",
     "intelligence",
+    "mail",
     "api",
     "benchmarks",  # seed_scale and bench (issue 10); imports every app, nothing imports it
     "demo",  # seed_demo and its seeders; imports every app, nothing imports it
@@ -359,6 +360,36 @@ CELERY_BEAT_SCHEDULE["governance-retention"] = {
     "task": "governance.scan_retention",
     "schedule": 6 * 60 * 60,
     "options": {"expires": 60 * 60},
+}
+
+# Mail and calendar capture (mail/; README "Mail and calendar").
+# Fernet keys for mailbox passwords, newest first (mail/secrets.py; unset: derived from
+# SECRET_KEY, fine for `make run`, not for production).
+KEEL_MAIL_KEYS = env.list("KEEL_MAIL_KEYS", default=[])
+# The workspace's forward/BCC address is <slug>+<token>@MAIL_DOMAIN (manage.py mail_gateway).
+MAIL_DOMAIN = env.str("MAIL_DOMAIN", default="mail.keel.localhost")
+MAIL_GATEWAY_HOST = env.str("MAIL_GATEWAY_HOST", default="127.0.0.1")
+MAIL_GATEWAY_PORT = env.int("MAIL_GATEWAY_PORT", default=2525)
+MAIL_ATTACHMENT_MAX_BYTES = env.int("MAIL_ATTACHMENT_MAX_BYTES", default=25 * 1024 * 1024)
+MAIL_MESSAGE_MAX_BYTES = env.int("MAIL_MESSAGE_MAX_BYTES", default=60 * 1024 * 1024)
+# Addresses at these domains are never a customer's (personal mail providers are matched
+# to contacts by their full address only, never to an organization by domain).
+MAIL_IGNORED_DOMAINS = set(env.list("MAIL_IGNORED_DOMAINS", default=[])) | {MAIL_DOMAIN}
+MAIL_PERSONAL_DOMAINS = {
+    "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "yahoo.com",
+    "icloud.com", "me.com", "aol.com", "gmx.de", "gmx.net", "web.de", "proton.me",
+    "protonmail.com", "mail.ru", "yandex.ru", "wp.pl", "o2.pl", "orange.fr", "free.fr",
+}  # fmt: skip
+MAIL_SYNC_INTERVAL = env.int("MAIL_SYNC_INTERVAL", default=5 * 60)  # seconds between syncs
+MAIL_SYNC_BATCH = env.int("MAIL_SYNC_BATCH", default=200)  # messages per fetch/transaction
+MAIL_SYNC_LEASE = env.int("MAIL_SYNC_LEASE", default=15 * 60)  # longest one sync may hold a mailbox
+MAIL_IMAP_TIMEOUT = env.int("MAIL_IMAP_TIMEOUT", default=30)
+# A CA bundle for servers with a private certificate (tests, self-hosted Dovecot).
+MAIL_CA_FILE = env.str("MAIL_CA_FILE", default="")
+CELERY_BEAT_SCHEDULE["mail-sync"] = {
+    "task": "mail.scan_mailboxes",
+    "schedule": 60,
+    "options": {"expires": 50},
 }
 
 # Hooks of the apps built on `crm` (which cannot import them): run, in this order, for

@@ -31,5 +31,6 @@ urlpatterns = [
     path("", include("reporting.urls")),
     path("", include("intelligence.urls")),
     path("", include("governance.urls")),
+    path("", include("mail.urls")),
     path("", include("api.web_urls")),
 ]

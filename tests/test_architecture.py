@@ -15,12 +15,13 @@ RANK = {
     "crm": 0,
     "contacts": 1,
     "pipeline": 2,
-    "governance": 3,
-    "reporting": 3,
-    "api": 3,
-    "intelligence": 4,
-    "demo": 5,
-    "benchmarks": 5,
+    "mail": 3,
+    "governance": 4,
+    "reporting": 4,
+    "api": 4,
+    "intelligence": 5,
+    "demo": 6,
+    "benchmarks": 6,
 }
 # The project's list of tenant URLs names every app's views: it is the one place in crm
 # that may look to the right (see docs/ARCHITECTURE.md, Layers).

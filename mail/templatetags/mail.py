@@ -1,0 +1,15 @@
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def hidden_from(message, user) -> bool:
+    """{% if message|hidden_from:user %}: only that it happened, not what it said."""
+    return message.hidden_from(user)
+
+
+@register.filter
+def people(entries) -> str:
+    """[{"name", "address"}] → "Ana Ruiz, b@example.com"."""
+    return ", ".join(p.get("name") or p.get("address", "") for p in entries or [])
