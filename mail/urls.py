@@ -1,16 +1,12 @@
-"""Pages under /<tenant>/mail/: the member's mailbox, conversations, attachments."""
+"""Pages under /<tenant>/mail/: each part of mail lists its own (mail/views/)."""
 
-from django.urls import path
-
-from mail import views
+from mail.views import calendar, compose, inbound, mailbox
 
 app_name = "mail"
 
 urlpatterns = [
-    path("mail/mailbox/", views.mailbox, name="mailbox"),
-    path("mail/mailbox/sync/", views.mailbox_sync, name="mailbox-sync"),
-    path("mail/mailbox/disconnect/", views.mailbox_disconnect, name="mailbox-disconnect"),
-    path("mail/threads/<int:pk>/", views.thread, name="thread"),
-    path("mail/threads/<int:pk>/privacy/", views.thread_privacy, name="thread-privacy"),
-    path("mail/attachments/<int:pk>/", views.attachment, name="attachment"),
+    *mailbox.urlpatterns,
+    *calendar.urlpatterns,
+    *compose.urlpatterns,
+    *inbound.urlpatterns,
 ]

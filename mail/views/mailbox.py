@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
 from django.views.decorators.http import require_POST
 
 from crm.forms_util import add_service_errors
@@ -93,3 +94,13 @@ def attachment(request: HttpRequest, pk: int) -> HttpResponse:
         filename=item.filename,
         content_type=item.content_type or "application/octet-stream",
     )
+
+
+urlpatterns = [
+    path("mail/mailbox/", mailbox, name="mailbox"),
+    path("mail/mailbox/sync/", mailbox_sync, name="mailbox-sync"),
+    path("mail/mailbox/disconnect/", mailbox_disconnect, name="mailbox-disconnect"),
+    path("mail/threads/<int:pk>/", thread, name="thread"),
+    path("mail/threads/<int:pk>/privacy/", thread_privacy, name="thread-privacy"),
+    path("mail/attachments/<int:pk>/", attachment, name="attachment"),
+]
