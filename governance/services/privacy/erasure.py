@@ -17,6 +17,7 @@ from crm.audit import record_event
 from crm.models import AuditEvent, Notification, OutboxEvent, User
 from crm.tenancy import current_tenant
 from governance.models import ErasureRequest, ImportRowError
+from mail.services.privacy import erase_mail
 from pipeline.models import Deal, DealActivity, DealContact, DealTask
 
 ERASED = "[erased]"
@@ -158,6 +159,7 @@ def erase_contact(
         ids = [c.pk for c in people]
         terms = sorted({t for c in people for t in _terms(c)}, key=len, reverse=True)
         summary = {"contacts": len(people)}
+        summary.update(erase_mail(ids, addresses={c.email for c in people}))
         for person in people:
             _erase_record(person, by=by, now=now)
         own_activities = Activity.objects.filter(contact_id__in=ids)

@@ -18,6 +18,7 @@ from crm.audit import record_event
 from crm.models import AuditEvent, User
 from crm.tenancy import current_tenant
 from governance.models import Consent
+from mail.services.privacy import mail_of
 from pipeline.models import Deal, DealContact
 
 
@@ -94,6 +95,7 @@ def subject_data(contact: Contact) -> dict[str, Any]:
             for d in deals
             for role in ["primary contact" if d.primary_contact_id == contact.pk else "involved"]
         ],
+        **mail_of(contact),
         "consents": [
             {
                 "purpose": c.get_purpose_display(),
@@ -134,7 +136,7 @@ def export_subject_data(contact: Contact, *, by: User) -> bytes:
             "README.txt",
             "Everything the workspace holds about this person, exported from Keel on "
             f"{data['exported_at'][:10]}: the contact's details, activities, tasks, deals, "
-            "consents and the history of changes to the contact.\n",
+            "e-mails and meetings, consents and the history of changes to the contact.\n",
         )
     record_event(
         actor=by,

@@ -16,6 +16,7 @@ from crm.models import User
 from crm.tenancy import current_tenant
 from governance.models import ErasureRequest, RetentionPolicy
 from governance.services.privacy.erasure import erase_contact
+from mail.services.privacy import recent_mail
 from pipeline.models import Deal, DealContact
 
 RETENTION_BATCH = 500
@@ -71,7 +72,7 @@ def months_before(moment: datetime, months: int) -> datetime:
 
 def retention_candidates(policy: RetentionPolicy, *, now: datetime):
     """Live contacts the policy would erase now: in its lifecycle stages, created and last
-    changed before the cut-off, with no activity since it and no open deal."""
+    changed before the cut-off, with no activity or e-mail since it and no open deal."""
     cutoff = months_before(now, policy.inactive_months)
     recent = Activity.objects.filter(contact=OuterRef("pk"), occurred_at__gte=cutoff)
     open_primary = Deal.objects.filter(primary_contact=OuterRef("pk"), status=Deal.Status.OPEN)
@@ -82,6 +83,7 @@ def retention_candidates(policy: RetentionPolicy, *, now: datetime):
         Contact.objects.live()
         .filter(lifecycle__in=policy.lifecycles, created_at__lt=cutoff, updated_at__lt=cutoff)
         .exclude(Exists(recent))
+        .exclude(recent_mail(cutoff))
         .exclude(Exists(open_primary))
         .exclude(Exists(open_involved))
         .select_related("organization", "owner")
