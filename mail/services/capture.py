@@ -118,7 +118,7 @@ def _attachments(message: EmailMessage, parsed: Parsed) -> list[str]:
         if len(item.payload) > cap:
             notes.append(
                 f"{item.filename} ({len(item.payload) / 1_000_000:.1f} MB) is over the "
-                f"{cap / 1_000_000:.0f} MB limit for attachments and was not kept."
+                f"{cap / 1_000_000:g} MB limit for attachments and was not kept."
             )
             continue
         attachment = EmailAttachment(

@@ -1,0 +1,113 @@
+"""What capture keeps of a message, without a server: attachments and the cap, sanitised
+HTML, every matched contact's timeline, replies that arrive first, key rotation."""
+
+from __future__ import annotations
+
+from cryptography.fernet import Fernet
+from django.core.management import call_command
+
+from mail import secrets
+from mail.models import EmailLink, EmailMessage, EmailThread
+from mail.parsing import parse
+from mail.services.capture import capture
+from tests import factories
+from tests.mail.helpers import mailbox_for
+from tests.mail.servers import message
+
+
+def _capture(msg, owner, **kwargs):
+    return capture(parse(msg.as_bytes()), owner=owner, source="imap", outgoing=False, **kwargs)
+
+
+def test_an_attachment_over_the_cap_is_not_kept_and_the_message_says_so(tenant_a, settings):
+    settings.MAIL_ATTACHMENT_MAX_BYTES = 1000
+    contact = factories.ContactFactory()
+    msg = message(sender=contact.email, to=tenant_a.rep.user.email, message_id="big@m.test")
+    msg.add_attachment(b"x" * 2_000_000, maintype="application", subtype="zip", filename="big.zip")
+    msg.add_attachment(b"small", maintype="text", subtype="plain", filename="ok.txt")
+
+    kept = _capture(msg, tenant_a.rep.user).message
+
+    assert list(kept.attachments.values_list("filename", flat=True)) == ["ok.txt"]
+    assert kept.notes == ["big.zip (2.0 MB) is over the 0.001 MB limit for attachments and was not kept."]
+    page = tenant_a.client_for(tenant_a.rep).get(tenant_a.url(f"mail/threads/{kept.thread_id}/"))
+    assert "big.zip" in page.content.decode() and "ok.txt" in page.content.decode()
+
+
+def test_html_is_sanitised_and_the_text_falls_back_to_it(tenant_a):
+    contact = factories.ContactFactory()
+    msg = message(sender=contact.email, to=tenant_a.rep.user.email, message_id="h@m.test")
+    msg.set_content(
+        '<p onclick="steal()">Offer<script>alert(1)</script> <img src="https://t.example/p.gif"><a href="javascript:x()">x</a></p>',
+        subtype="html",
+    )
+
+    kept = _capture(msg, tenant_a.rep.user).message
+
+    assert "script" not in kept.html and "onclick" not in kept.html and "img" not in kept.html
+    assert "javascript" not in kept.html and "Offer" in kept.html
+    assert kept.text.startswith("Offer")
+
+
+def test_each_matched_contact_sees_the_message_on_their_timeline(tenant_a):
+    ana, ben = factories.ContactFactory(), factories.ContactFactory()
+    msg = message(
+        sender=ana.email,
+        to=f"{tenant_a.rep.user.email}, {ben.email}",
+        subject="Joint call",
+        message_id="j@m.test",
+    )
+    kept = _capture(msg, tenant_a.rep.user).message
+
+    assert kept.activity.contact == ana
+    assert set(
+        EmailLink.objects.filter(message=kept, contact__isnull=False).values_list(
+            "contact_id", flat=True
+        )
+    ) == {ana.pk, ben.pk}
+    client = tenant_a.client_for(tenant_a.rep)
+    for person in (ana, ben):
+        page = client.get(tenant_a.url(f"contacts/{person.pk}/")).content.decode()
+        assert page.count("Joint call") == 1
+
+
+def test_a_reply_kept_before_its_original_joins_the_originals_thread(tenant_a):
+    contact = factories.ContactFactory()
+    reply = message(
+        sender=contact.email,
+        to=tenant_a.rep.user.email,
+        subject="Re: Terms",
+        message_id="r@m.test",
+        in_reply_to="o@acme.test",
+    )
+    original = message(
+        sender=tenant_a.rep.user.email, to=contact.email, subject="Terms", message_id="o@acme.test"
+    )
+
+    first = _capture(reply, tenant_a.rep.user).message
+    second = capture(
+        parse(original.as_bytes()), owner=tenant_a.rep.user, source="imap", outgoing=True
+    ).message
+
+    first.refresh_from_db()
+    assert first.thread_id == second.thread_id
+    assert EmailThread.objects.count() == 1
+
+
+def test_a_message_with_no_contact_is_not_kept(tenant_a):
+    msg = message(sender="stranger@nowhere.test", to=tenant_a.rep.user.email, message_id="s@m.test")
+    assert _capture(msg, tenant_a.rep.user) is None
+    assert not EmailMessage.objects.exists()
+
+
+def test_rotating_keys_reencrypts_passwords_and_the_old_key_can_go(tenant_a, settings, dovecot):
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings.KEEL_MAIL_KEYS = [old]
+    mailbox, _ = mailbox_for(tenant_a.rep, dovecot)
+    settings.KEEL_MAIL_KEYS = [new, old]
+
+    call_command("rotate_mail_keys", stdout=open("/dev/null", "w"))  # noqa: SIM115
+
+    settings.KEEL_MAIL_KEYS = [new]
+    mailbox.refresh_from_db()
+    assert secrets.decrypt(mailbox.password_encrypted) == "app-password-1"
