@@ -6,7 +6,7 @@ from django.db import connection, transaction
 from crm.models import Membership, Role, Tenant, User
 from crm.services import create_tenant
 from crm.tenancy import tenant_context
-from demo import automations, contacts, intelligence, pipeline, reporting
+from demo import automations, contacts, intelligence, mail, pipeline, reporting
 
 DEMO_SLUG = "demo"
 # Published in the README: the demo workspace is for trying Keel out, never production.
@@ -23,6 +23,8 @@ SEEDERS = [
     contacts,
     pipeline,
     automations,
+    # Conversations of the reps' open deals, as a synced mailbox brings them in.
+    mail,
     # After the seeders whose history it reads: targets, activity days, snapshots.
     reporting,
     # Last: value segments, a few customers at risk, 60 days of health scores.
