@@ -39,6 +39,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from benchmarks.mail import measure_mail
 from benchmarks.seed import (
     LARGE_SLUG,
     MANAGER_EMAIL,
@@ -65,6 +66,8 @@ TARGETS = {
     "stale_scan_s": 30.0,
     "scorecard_s": 1.0,
     "import_s": 120.0,
+    "mail_first_sync_s": 300.0,
+    "mail_incremental_s": 5.0,
 }
 
 
@@ -75,6 +78,7 @@ class Options:
     duration: float = 60.0
     workers: int = 3
     import_rows: int = 100_000
+    mail_messages: int = 20_000
     out: Path = field(default_factory=lambda: Path(settings.BASE_DIR) / "bench")
 
 
@@ -440,6 +444,20 @@ def verdicts(results: dict) -> list[dict]:
             {"what": f"import of {imp['rows']:,} rows", "target": "≤ 120 s",
              "measured": f"{imp['seconds']} s", "pass": imp["seconds"] <= TARGETS["import_s"]}
         )  # fmt: skip
+    mail = results.get("mail")
+    if mail:
+        page = mail["contact_page"]
+        rows += [
+            {"what": f"first sync of a {mail['messages']:,}-message mailbox", "target": "≤ 5 min",
+             "measured": f"{mail['first_sync_s']} s",
+             "pass": mail["first_sync_s"] <= TARGETS["mail_first_sync_s"] and not mail["error"]},
+            {"what": f"incremental sync ({mail['incremental_read']} new)", "target": "≤ 5 s",
+             "measured": f"{mail['incremental_s']} s",
+             "pass": mail["incremental_s"] <= TARGETS["mail_incremental_s"]},
+            {"what": "contact page with its e-mails, p95", "target": "≤ 150 ms",
+             "measured": f"{page['p95_ms']} ms ({page['queries']} queries)",
+             "pass": page["p95_ms"] <= TARGETS["page_p95_ms"]},
+        ]  # fmt: skip
     return rows
 
 
@@ -545,6 +563,22 @@ def markdown(results: dict) -> str:
         lines.append(
             f"| CSV import, {imp['rows']:,} contacts | {imp['seconds']} | {imp['created']} created, {imp['updated']} updated, {imp['refused']} refused |"
         )
+    mail = results.get("mail")
+    if mail:
+        page = mail["contact_page"]
+        lines += [
+            "",
+            f"## Mail ({mail['messages']:,}-message mailbox on a local Dovecot)",
+            "",
+            "| what | s | notes |",
+            "|---|---|---|",
+            f"| filling the mailbox (IMAP APPEND) | {mail['append_s']} | not Keel's time |",
+            f"| first sync | {mail['first_sync_s']} | {mail['first_sync_read']:,} read, {mail['first_sync_logged']:,} logged (the rest are with people Keel does not know) |",
+            f"| incremental sync | {mail['incremental_s']} | {mail['incremental_read']} new, {mail['incremental_logged']} logged |",
+            "",
+            f"Contact page of the customer with the most e-mails: p50 {page['p50_ms']} ms, p95 "
+            f"{page['p95_ms']} ms, {page['queries']} queries (SQL p50 {page['sql_p50_ms']} ms).",
+        ]
     lines += ["", "Findings and EXPLAIN notes: `bench/NOTES.md`.", ""]
     return "\n".join(lines)
 
@@ -585,6 +619,13 @@ def run(opts: Options, *, load: bool = True, log: Callable[[str], None] = print)
     if opts.import_rows:
         results["import"] = measure_import(opts.import_rows, log)
         note_load("after import")
+    if opts.mail_messages:
+        log("Mail")
+        results["mail"] = mail = measure_mail(opts.mail_messages, log)
+        mail["contact_page"] = measure_pages(
+            {"contact_emails": mail["contact_url"]}, opts.iterations, log
+        )["contact_emails"]
+        note_load("after mail")
     results["verdicts"] = verdicts(results)
     opts.out.mkdir(parents=True, exist_ok=True)
     (opts.out / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")

@@ -22,7 +22,7 @@ def test_seed_scale_and_quick_bench_write_the_report(tmp_path):
     )  # fmt: skip
     call_command(
         "bench", quick=True, iterations=2, users=2, duration=2.0, workers=1, import_rows=30,
-        out=tmp_path, stdout=open("/dev/null", "w"),  # noqa: SIM115
+        mail_messages=40, out=tmp_path, stdout=open("/dev/null", "w"),  # noqa: SIM115
     )  # fmt: skip
 
     results = json.loads((tmp_path / "results.json").read_text())
@@ -38,5 +38,8 @@ def test_seed_scale_and_quick_bench_write_the_report(tmp_path):
     assert results["import"]["created"] == 30
     assert results["sizes"]["large_tenant"]["activities"] == 400
     assert results["sizes"]["small_tenants"] == 2
+    mail = results["mail"]
+    assert mail["first_sync_read"] == 40 and mail["first_sync_logged"] > 0 and not mail["error"]
+    assert mail["incremental_read"] == 100 and mail["contact_page"]["queries"] > 0
     markdown = (tmp_path / "results.md").read_text()
-    assert "| board |" in markdown and "stale-deal scan" in markdown
+    assert "| board |" in markdown and "stale-deal scan" in markdown and "first sync" in markdown

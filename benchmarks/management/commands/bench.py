@@ -26,6 +26,9 @@ class Command(BaseCommand):
         parser.add_argument("--duration", type=float, help="Seconds of load.")
         parser.add_argument("--workers", type=int, default=3, help="gunicorn workers.")
         parser.add_argument("--import-rows", type=int)
+        parser.add_argument(
+            "--mail-messages", type=int, help="Size of the synced mailbox (0: no mail bench)."
+        )
         parser.add_argument("--no-load", action="store_true")
         parser.add_argument("--out", type=Path)
 
@@ -43,6 +46,9 @@ class Command(BaseCommand):
             import_rows=o["import_rows"]
             if o["import_rows"] is not None
             else (200 if quick else 100_000),
+            mail_messages=o["mail_messages"]
+            if o["mail_messages"] is not None
+            else (100 if quick else 20_000),
         )
         if o["out"]:
             opts.out = o["out"]
