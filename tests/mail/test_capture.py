@@ -29,7 +29,9 @@ def test_an_attachment_over_the_cap_is_not_kept_and_the_message_says_so(tenant_a
     kept = _capture(msg, tenant_a.rep.user).message
 
     assert list(kept.attachments.values_list("filename", flat=True)) == ["ok.txt"]
-    assert kept.notes == ["big.zip (2.0 MB) is over the 0.001 MB limit for attachments and was not kept."]
+    assert kept.notes == [
+        "big.zip (2.0 MB) is over the 0.001 MB limit for attachments and was not kept."
+    ]
     page = tenant_a.client_for(tenant_a.rep).get(tenant_a.url(f"mail/threads/{kept.thread_id}/"))
     assert "big.zip" in page.content.decode() and "ok.txt" in page.content.decode()
 
@@ -111,3 +113,35 @@ def test_rotating_keys_reencrypts_passwords_and_the_old_key_can_go(tenant_a, set
     settings.KEEL_MAIL_KEYS = [new]
     mailbox.refresh_from_db()
     assert secrets.decrypt(mailbox.password_encrypted) == "app-password-1"
+
+
+def _conversation(org, contact, n: int, start: int = 0) -> None:
+    for i in range(start, start + n):
+        msg = message(
+            sender=contact.email,
+            to=org.rep.user.email,
+            subject=f"Topic {i}",
+            message_id=f"q{i}@m.test",
+        )
+        msg.add_attachment(b"x", maintype="text", subtype="plain", filename="a.txt")
+        _capture(msg, org.rep.user)
+
+
+def test_the_contact_and_deal_pages_run_as_many_queries_with_many_emails(
+    tenant_a, django_assert_max_num_queries
+):
+    contact = factories.ContactFactory()
+    deal = factories.DealFactory(primary_contact=contact, organization=contact.organization)
+    _conversation(tenant_a, contact, 2)
+    client = tenant_a.client_for(tenant_a.rep)
+    pages = [tenant_a.url(f"contacts/{contact.pk}/"), tenant_a.url(f"deals/{deal.pk}/")]
+    few = {}
+    for url in pages:
+        with django_assert_max_num_queries(100) as context:
+            client.get(url)
+        few[url] = len(context)
+    _conversation(tenant_a, contact, 40, start=2)
+    for url in pages:
+        with django_assert_max_num_queries(few[url]):
+            page = client.get(url)
+        assert "Topic 41" in page.content.decode()
