@@ -391,6 +391,10 @@ CELERY_BEAT_SCHEDULE["mail-sync"] = {
     "schedule": 60,
     "options": {"expires": 50},
 }
+CELERY_BEAT_SCHEDULE["mail-meetings"] = {
+    "task": "mail.scan_held_meetings",
+    "schedule": 60 * 60,  # a meeting becomes an activity within the hour after its start
+}
 
 # Hooks of the apps built on `crm` (which cannot import them): run, in this order, for
 # every new tenant inside its creating transaction (so also for the demo workspace).

@@ -41,7 +41,9 @@ def _invitation_entries(invitations: QuerySet[Invitation], *, before, limit) -> 
         invitations = invitations.filter(starts_at__lt=before)
     return [
         Entry(i.starts_at, f"invitation:{i.pk}", "meeting", i, INVITATION_TEMPLATE)
-        for i in invitations.select_related("owner").order_by("-starts_at", "-id")[: limit + 1]
+        for i in invitations.select_related("owner", "message__thread").order_by(
+            "-starts_at", "-id"
+        )[: limit + 1]
     ]
 
 

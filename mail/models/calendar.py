@@ -49,6 +49,8 @@ class Invitation(TenantOwned):
 
     uid = models.CharField(max_length=500)
     sequence = models.IntegerField(default=0)
+    # The organizer's DTSTAMP: of two versions with the same SEQUENCE, the later one wins.
+    dtstamp = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.CONFIRMED)
     summary = models.CharField(max_length=300)
     location = models.CharField(max_length=300, blank=True)
@@ -96,6 +98,16 @@ class Invitation(TenantOwned):
 
     def __str__(self) -> str:
         return self.summary
+
+    @property
+    def phase(self) -> str:
+        """What the timeline says of it: "cancelled", "held" (its start has passed, whether
+        or not the hourly log has made it an activity yet) or "upcoming"."""
+        if self.status == self.Status.CANCELLED:
+            return "cancelled"
+        if self.activity_id or self.starts_at <= timezone.now():
+            return "held"
+        return "upcoming"
 
 
 class InvitationContact(TenantOwned):

@@ -5,8 +5,9 @@ register = template.Library()
 
 @register.filter
 def hidden_from(message, user) -> bool:
-    """{% if message|hidden_from:user %}: only that it happened, not what it said."""
-    return message.hidden_from(user)
+    """{% if message|hidden_from:user %}: only that it happened, not what it said (no
+    message, e.g. an invitation whose message was erased: nothing to hide)."""
+    return message is not None and message.hidden_from(user)
 
 
 @register.filter
