@@ -38,6 +38,8 @@ urlpatterns = [
     path("accounts/", include(accounts)),
     path("admin/", admin.site.urls),
     path("api/v1/", include("api.urls")),
+    # Members' private ICS feeds: fetched by calendar apps, without a session (mail).
+    path("feeds/calendar/", include("mail.feed_urls")),
     path("<slug:tenant_slug>/", include("crm.tenant_urls")),
 ]
 

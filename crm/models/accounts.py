@@ -16,7 +16,17 @@ from django.utils.crypto import salted_hmac
 
 from crm.tenancy import TenantOwned
 
-RESERVED_SLUGS = {"accounts", "admin", "api", "static", "media", "healthz", "new", "settings"}
+RESERVED_SLUGS = {
+    "accounts",
+    "admin",
+    "api",
+    "feeds",
+    "static",
+    "media",
+    "healthz",
+    "new",
+    "settings",
+}
 
 
 class UserManager(BaseUserManager):
