@@ -52,7 +52,7 @@ def conversation(thread: EmailThread, *, viewer: User) -> dict[str, Any] | None:
     owners = {m.owner_id for m in messages}
     return {
         "thread": thread,
-        "messages": messages,
+        "emails": messages,  # not "messages": the page's toasts read that name
         "contacts": list(records["contacts"].values()),
         "organizations": list(records["organizations"].values()),
         "deals": list(records["deals"].values()),

@@ -12,7 +12,7 @@ from crm.tenancy import TenantOwned
 class Security(models.TextChoices):
     SSL = "ssl", "SSL/TLS"
     STARTTLS = "starttls", "STARTTLS"
-    NONE = "none", "None (only for a server on this machine)"
+    NONE = "none", "None (local only)"
 
 
 class Mailbox(TenantOwned):
