@@ -56,7 +56,7 @@ Provider = Callable[..., list[Entry]]
 PanelFactory = Callable[[HttpRequest, Any], Panel | None]
 _providers: list[Provider] = []
 _panels: dict[str, list[PanelFactory]] = {}
-PANEL_PLACES = {"contact-detail", "organization-detail", "my-day"}
+PANEL_PLACES = {"contact-detail", "organization-detail", "deal-detail", "my-day"}
 
 
 def register_timeline_provider(provider: Provider) -> Provider:

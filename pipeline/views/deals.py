@@ -15,6 +15,7 @@ from django.utils.dateparse import parse_datetime
 from contacts.choices import choice_labels
 from contacts.forms import ActivityForm, TaskForm
 from contacts.models import Activity, Contact, Organization
+from contacts.timeline import panels
 from contacts.views.common import done, render_page
 from crm import custom_fields
 from crm.forms_util import add_service_errors
@@ -115,6 +116,7 @@ def _detail_context(request: HttpRequest, deal: Deal, **extra: Any) -> dict[str,
         "log_kinds": Activity.Kind.choices,
         "labels": choice_labels(),
         "custom_values": custom_fields.display("deal", deal.custom_fields),
+        "panels": panels("deal-detail", request, deal),
     }
     context.update(extra)
     return context
