@@ -133,13 +133,14 @@ def _attachments(message: EmailMessage, parsed: Parsed) -> list[str]:
     return notes
 
 
-def _links(message: EmailMessage, contacts: list[Contact], deals: list[Deal]) -> None:
+def _links(
+    message: EmailMessage, contacts: list[Contact], deals: list[Deal], orgs: set[int]
+) -> None:
     tenant = current_tenant()
     rows = [
         EmailLink(tenant=tenant, message=message, contact=c, sent_at=message.sent_at)
         for c in contacts
     ]
-    orgs = {c.organization_id for c in contacts if c.organization_id}
     rows += [
         EmailLink(tenant=tenant, message=message, organization_id=o, sent_at=message.sent_at)
         for o in sorted(orgs)
@@ -157,22 +158,33 @@ def capture(
     source: str,
     outgoing: bool,
     private: bool = False,
+    contact: Contact | None = None,
+    deal: Deal | None = None,
 ) -> Captured | None:
     """Keep the message if it is with a contact; None if it is with no one Keel knows.
 
     Idempotent by Message-ID: the same message again (another member's mailbox, a
     redelivery, a retried sync) returns the one already kept.
+
+    A message sent from Keel names the record it was composed on: `contact` is kept
+    first among its contacts (the activity is on it) whoever the addresses match, and
+    `deal` is the deal it is logged on; with no contact at all, the activity is on the
+    deal's organization (None when the deal has none either).
     """
     existing = EmailMessage.objects.filter(message_id=parsed.message_id).first()
     if existing is not None:
         return Captured(existing, created=False)
     people = customers(parsed, internal=internal_addresses() | {owner.email.lower()})
     contacts = _matched_contacts(people) if people else []
-    if not contacts:
+    if contact is not None:
+        contacts = [contact, *(c for c in contacts if c.pk != contact.pk)]
+    if not contacts and (deal is None or deal.organization_id is None):
         return None
     # An activity records what happened: a Date header ahead of the clock is clamped.
     at = min(parsed.sent_at, timezone.now())
-    deals = _open_deals(contacts)
+    deals = _open_deals(contacts) if contacts else []
+    if deal is not None:
+        deals = [deal, *(d for d in deals if d.pk != deal.pk)][:DEALS_PER_MESSAGE]
     try:
         with transaction.atomic():
             message = _save(
@@ -198,7 +210,8 @@ def _save(parsed, *, owner, source, outgoing, private, at, contacts, deals) -> E
         by=owner,
         kind=Activity.Kind.EMAIL,
         subject=PRIVATE_SUBJECT if private else subject[:200],
-        contact=contacts[0],
+        contact=contacts[0] if contacts else None,
+        organization=None if contacts else deals[0].organization,
         occurred_at=at,
         captured=True,
         inbound=not outgoing,
@@ -226,7 +239,10 @@ def _save(parsed, *, owner, source, outgoing, private, at, contacts, deals) -> E
     if notes:
         message.notes = notes
         message.save(update_fields=["notes"])
-    _links(message, contacts, deals)
+    orgs = {c.organization_id for c in contacts if c.organization_id}
+    if not contacts:  # a send from a deal, to no contact: its organization
+        orgs = {deals[0].organization_id}
+    _links(message, contacts, deals, orgs)
     if deals:
         link_activity(deals[0], activity=activity, by=owner)
     _adopt_replies(message)
