@@ -113,6 +113,7 @@ VERBS: dict[str, str] = {
     "thread.made_shared": "Conversation shared again",
     "calendar_feed.created": "Calendar feed created",
     "calendar_feed.revoked": "Calendar feed revoked",
+    "inbound_address.rotated": "Forwarding address replaced",
     # account intelligence (intelligence)
     "potential.set": "Potential set",
     "potential.cleared": "Potential cleared",
