@@ -114,6 +114,9 @@ VERBS: dict[str, str] = {
     "calendar_feed.created": "Calendar feed created",
     "calendar_feed.revoked": "Calendar feed revoked",
     "inbound_address.rotated": "Forwarding address replaced",
+    "email_template.created": "E-mail template created",
+    "email_template.updated": "E-mail template changed",
+    "email_template.deleted": "E-mail template deleted",
     # account intelligence (intelligence)
     "potential.set": "Potential set",
     "potential.cleared": "Potential cleared",

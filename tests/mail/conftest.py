@@ -1,6 +1,7 @@
 import pytest
 
 from tests.mail.servers import Dovecot, available
+from tests.mail.smtp_sink import SmtpSink
 
 
 @pytest.fixture(scope="session")
@@ -10,3 +11,14 @@ def dovecot():
     server = Dovecot().start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def smtp_sink():
+    """An aiosmtpd server on a free loopback port keeping every message it receives
+    (`.received`) and each login (`.logins`); `smtp_sink.login = (user, password)` makes
+    it refuse any other."""
+    sink = SmtpSink()
+    sink.start()
+    yield sink
+    sink.stop()
