@@ -54,7 +54,7 @@ def _from_template(templates: list[EmailTemplate], pk: str | None) -> dict[str, 
 def _compose(request: HttpRequest, *, contact: Contact | None, deal: Deal | None) -> HttpResponse:
     person = contact or deal.primary_contact
     templates = list(EmailTemplate.objects.all())
-    action = request.POST.get("action", "send")
+    action = request.POST.get("action", "preview")
     chosen, preview = None, None
     if request.method != "POST" or action == "template":
         # Unbound: a template picked fills subject and text, nothing is checked yet.
@@ -70,7 +70,7 @@ def _compose(request: HttpRequest, *, contact: Contact | None, deal: Deal | None
         form = ComposeForm(request.POST)
         if form.is_valid():
             try:
-                if action == "preview":
+                if action != "send":  # "preview", or a button this page does not know
                     draft = EmailTemplate(
                         subject=form.cleaned_data["subject"], body=form.cleaned_data["body"]
                     )

@@ -457,6 +457,11 @@ def test_preview_shows_the_merged_text_without_sending(org_a, people, workspace_
     assert response.status_code == 200
     html = response.content.decode()
     assert "Hi Ana" in html and "For Ruiz Hermanos" in html
+    # Only the Send button sends; a form sent without it (Enter in a field) previews.
+    unsure = org_a.client_for(org_a.rep).post(
+        _compose_url(org_a, ana), {"to": ana.email, "subject": "Hi", "body": "Hello"}
+    )
+    assert unsure.status_code == 200 and "Preview, with the merge fields" in unsure.content.decode()
     assert workspace_server.received == []
 
 
