@@ -156,6 +156,8 @@ def _walk(msg: StdMessage, parsed: Parsed) -> None:
         if disposition != "attachment" and ctype in ("text/plain", "text/html"):
             content = _content(part, parsed.problems)
             if isinstance(content, str):
+                # Mail travels with CRLF line ends (IMAP, SMTP); Keel stores plain newlines.
+                content = content.replace("\r\n", "\n")
                 (texts if ctype == "text/plain" else htmls).append(content)
             continue
         payload = part.get_payload(decode=True)

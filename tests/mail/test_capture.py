@@ -145,3 +145,13 @@ def test_the_contact_and_deal_pages_run_as_many_queries_with_many_emails(
         with django_assert_max_num_queries(few[url]):
             page = client.get(url)
         assert "Topic 41" in page.content.decode()
+
+
+def test_texts_are_kept_with_plain_newlines(tenant_a):
+    contact = factories.ContactFactory()
+    raw = (
+        f"From: {contact.email}\r\nTo: {tenant_a.rep.user.email}\r\nMessage-ID: <crlf@m.test>\r\n"
+        "Subject: Lines\r\n\r\nfirst line\r\nsecond line\r\n"
+    ).encode()
+    kept = capture(parse(raw), owner=tenant_a.rep.user, source="imap", outgoing=False).message
+    assert kept.text == "first line\nsecond line"
