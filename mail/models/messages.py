@@ -91,6 +91,8 @@ class EmailMessage(TenantOwned):
         indexes = [
             models.Index(fields=["tenant", "thread", "sent_at"], name="emailmessage_thread_idx"),
             models.Index(fields=["tenant", "calendar_uid"], name="emailmessage_calendar_idx"),
+            # Replies kept before the message they answer are found by it (capture).
+            models.Index(fields=["tenant", "in_reply_to"], name="emailmessage_reply_idx"),
         ]
         ordering = ["sent_at", "id"]
 

@@ -69,7 +69,12 @@ def _matched_contacts(people: list[Person]) -> list[Contact]:
 
 def _open_deals(contacts: list[Contact]) -> list[Deal]:
     ids = [c.pk for c in contacts]
-    involved = DealContact.objects.filter(contact_id__in=ids).values("deal_id")
+    # The deals a contact is involved in as a list, not a subquery: with the subquery in
+    # the OR, PostgreSQL read every deal of the tenant (60 ms a message at 150,000 deals);
+    # with a list, two index scans (under 1 ms).
+    involved = list(
+        DealContact.objects.filter(contact_id__in=ids).values_list("deal_id", flat=True)
+    )
     return list(
         Deal.objects.filter(status=Deal.Status.OPEN)
         .filter(Q(primary_contact_id__in=ids) | Q(pk__in=involved))
@@ -160,6 +165,7 @@ def capture(
     private: bool = False,
     contact: Contact | None = None,
     deal: Deal | None = None,
+    internal: set[str] | None = None,
 ) -> Captured | None:
     """Keep the message if it is with a contact; None if it is with no one Keel knows.
 
@@ -170,11 +176,16 @@ def capture(
     first among its contacts (the activity is on it) whoever the addresses match, and
     `deal` is the deal it is logged on; with no contact at all, the activity is on the
     deal's organization (None when the deal has none either).
+
+    `internal`: the members' addresses (`internal_addresses()`), when the caller
+    captures many messages at once and has read them already.
     """
     existing = EmailMessage.objects.filter(message_id=parsed.message_id).first()
     if existing is not None:
         return Captured(existing, created=False)
-    people = customers(parsed, internal=internal_addresses() | {owner.email.lower()})
+    if internal is None:
+        internal = internal_addresses()
+    people = customers(parsed, internal=internal | {owner.email.lower()})
     contacts = _matched_contacts(people) if people else []
     if contact is not None:
         contacts = [contact, *(c for c in contacts if c.pk != contact.pk)]

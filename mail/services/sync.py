@@ -219,6 +219,7 @@ def _sync_folder(
                     source=EmailMessage.Source.IMAP,
                     outgoing=is_out,
                     private=mailbox.is_private,
+                    internal=internal,
                 )
                 if kept is not None and kept.created:
                     result.logged += 1
