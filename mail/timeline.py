@@ -1,5 +1,6 @@
 """Captured conversations and invitations on the timelines of contacts, organizations and
-deals (registered in MailConfig.ready()); one query per kind of entry and page."""
+deals (registered in MailConfig.ready()); a constant number of queries per page (the
+e-mails, their attachment counts, the invitations)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from django.db.models import Count, QuerySet
 
 from contacts.models import Contact, Organization
 from contacts.timeline import Entry
-from mail.models import EmailLink, Invitation
+from mail.models import EmailAttachment, EmailLink, Invitation
 from pipeline.models import Deal
 
 EMAIL_TEMPLATE = "mail/timeline/email.html"
@@ -21,15 +22,23 @@ def _email_entries(
 ) -> list[Entry]:
     if before is not None:
         links = links.filter(sent_at__lt=before)
-    rows = (
-        links.select_related("message__thread", "message__owner")
-        .annotate(attachment_count=Count("message__attachments"))
-        .order_by("-sent_at", "-id")[: limit + 1]
+    rows = list(
+        links.select_related("message__thread", "message__owner").order_by("-sent_at", "-id")[
+            : limit + 1
+        ]
+    )
+    # Counted for the page's messages alone: counted in the same query, PostgreSQL
+    # grouped every link of the record before taking a page (55 ms at 2,000 e-mails).
+    counts = dict(
+        EmailAttachment.objects.filter(message_id__in=[link.message_id for link in rows])
+        .values_list("message_id")
+        .annotate(n=Count("id"))
+        .order_by()
     )
     entries = []
     for link in rows:
         message = link.message
-        message.attachment_count = link.attachment_count
+        message.attachment_count = counts.get(message.pk, 0)
         entries.append(
             Entry(message.sent_at, f"email:{message.pk}", "email", message, EMAIL_TEMPLATE)
         )

@@ -42,14 +42,24 @@ def _clean(text: str) -> str:
 
 
 def internal_addresses() -> set[str]:
-    """The workspace's members: never a customer, whoever's mailbox they are in."""
-    emails = Membership.objects.filter(is_active=True).values_list("user__email", flat=True)
-    return {e.lower() for e in emails}
+    """The workspace's own people, never a customer whoever's mailbox they are in: the
+    members' addresses, and ("@domain") their company's domains, so that a colleague who
+    is not a member counts as internal too. A personal provider's domain (gmail.com…) is
+    no company's: a member at gmail.com makes only their own address internal."""
+    emails = {
+        e.lower()
+        for e in Membership.objects.filter(is_active=True).values_list("user__email", flat=True)
+    }
+    domains = {e.rpartition("@")[2] for e in emails} - settings.MAIL_PERSONAL_DOMAINS
+    return emails | {f"@{d}" for d in domains}
 
 
 def ignored(address: str, *, internal: set[str]) -> bool:
+    """Members, their colleagues and `MAIL_IGNORED_DOMAINS` are never customers."""
     domain = address.rpartition("@")[2]
-    return address in internal or domain in settings.MAIL_IGNORED_DOMAINS
+    return (
+        address in internal or f"@{domain}" in internal or domain in settings.MAIL_IGNORED_DOMAINS
+    )
 
 
 def customers(parsed: Parsed, *, internal: set[str]) -> list[Person]:
