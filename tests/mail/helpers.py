@@ -32,7 +32,13 @@ def captured(org, *, attachment: bytes = b"%PDF-1.4 quote", owner=None):
     """A kept message with an attachment, from a new contact of `org` (call inside its
     tenant): what the thread and attachment pages show."""
     contact = factories.ContactFactory()
-    msg = message(sender=contact.email, to=(owner or org.rep).user.email, message_id=f"walker-{contact.pk}@m.test")
+    msg = message(
+        sender=contact.email,
+        to=(owner or org.rep).user.email,
+        message_id=f"walker-{contact.pk}@m.test",
+    )
     msg.add_attachment(attachment, maintype="application", subtype="pdf", filename="quote.pdf")
-    kept = capture(parse(msg.as_bytes()), owner=(owner or org.rep).user, source="imap", outgoing=False)
+    kept = capture(
+        parse(msg.as_bytes()), owner=(owner or org.rep).user, source="imap", outgoing=False
+    )
     return kept.message
