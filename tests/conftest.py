@@ -455,6 +455,31 @@ def tenant_a(org_a):
         yield org_a
 
 
+@pytest.fixture(scope="session")
+def dovecot():
+    """A real IMAP server on loopback for the mail tests (benchmarks.dovecot)."""
+    from benchmarks.dovecot import Dovecot, available
+
+    if not available():
+        pytest.skip("Dovecot (dovecot-imapd) is not installed, or not running as root")
+    server = Dovecot().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smtp_sink():
+    """An aiosmtpd server on a free loopback port keeping every message it receives
+    (`.received`) and each login (`.logins`); `smtp_sink.login = (user, password)` makes
+    it refuse any other."""
+    from tests.mail.smtp_sink import SmtpSink
+
+    sink = SmtpSink()
+    sink.start()
+    yield sink
+    sink.stop()
+
+
 @pytest.fixture
 def eager():
     """Queued Celery tasks run at once, in the test's process, as a worker would run them

@@ -4,13 +4,21 @@ reads as one thread."""
 
 from __future__ import annotations
 
+import smtplib
+from datetime import timedelta
+from email.utils import format_datetime
+
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
+from mail.services.inbound import inbound_address
 from tests import factories
 from tests.e2e.conftest import assert_accessible, screenshots, sign_in
-from tests.mail.conftest import dovecot  # noqa: F401 (the mail tests' IMAP server)
+from tests.mail.helpers import mailbox_for
 from tests.mail.servers import PASSWORD, message
+from tests.mail.test_gateway import running_gateway
+from tests.mail.test_invitations import ics, invitation_mail
 from tests.pipeline.conftest import default_sales
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -87,3 +95,68 @@ def test_a_rep_connects_a_mailbox_and_a_customers_reply_lands_on_the_timelines(
     expect(page.locator("#toasts .toast")).to_have_count(0)
     assert_accessible(page)
     screenshots(page, "mail-thread")
+
+
+def test_mail_sent_from_keel_threads_with_the_reply_a_bcc_is_logged_and_an_invitation_is_a_meeting(
+    page, workspace, dovecot, smtp_sink, settings
+):
+    org, customer, deal, user = workspace
+    rep = org.rep.user.email
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = smtp_sink.host, smtp_sink.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    with org.activate():
+        mailbox_for(org.rep, dovecot, user=user)
+        address = str(inbound_address(org.tenant))
+    sign_in(page, rep)
+
+    # Written on the deal page, sent through the workspace's SMTP server, logged at once.
+    page.goto(f"/acme/deals/{deal.pk}/")
+    page.get_by_role("link", name="Write e-mail").click()
+    page.get_by_label("Subject").fill("Kick-off agenda")
+    page.get_by_label("Message").fill("Hi {{ contact.first_name }}, here is the agenda.")
+    page.get_by_role("button", name="Send").click()
+    expect(page.get_by_text("Kick-off agenda").first).to_be_visible()
+    (sent,) = smtp_sink.received
+    assert sent.message.get_content().strip() == "Hi Olga, here is the agenda."
+    sent_id = sent.message["Message-ID"].strip("<>")
+
+    # Olga answers; one sync threads her reply with what Keel sent.
+    dovecot.append(user, message(sender=customer.email, to=rep, subject="Re: Kick-off agenda",
+                                 message_id="re-agenda@nowak.test", in_reply_to=sent_id,
+                                 body="Agenda works for us.",
+                                 date=format_datetime(timezone.now())))  # fmt: skip
+    # An invitation from her arrives as well.
+    start = timezone.now() + timedelta(days=3)
+    calendar = ics(start=start.strftime("%Y%m%dT%H%M%SZ"), summary="Kick-off meeting",
+                   organizer=customer.email, attendees=(rep,), uid="kickoff@nowak.test")  # fmt: skip
+    dovecot.append(
+        user, invitation_mail(calendar, sender=customer.email, to=rep, message_id="inv@nowak.test")
+    )
+    page.goto("/acme/mail/mailbox/")
+    page.get_by_role("button", name="Sync now").click()
+    expect(page.get_by_text("Sync started")).to_be_visible()
+
+    # A message BCC'd to the workspace's address from another account is logged too.
+    bcc = message(sender=rep, to=customer.email, subject="Contract draft", message_id="bcc@acme.test",
+                  body="Olga, the contract draft follows tomorrow.")  # fmt: skip
+    with (
+        running_gateway() as gateway_server,
+        smtplib.SMTP("127.0.0.1", gateway_server.port, timeout=10) as smtp,
+    ):
+        smtp.sendmail(rep, [address], bcc.as_bytes())
+
+    page.goto(f"/acme/contacts/{customer.pk}/")
+    expect(page.get_by_role("link", name="Contract draft")).to_be_visible()
+    expect(page.locator("#timeline").get_by_text("BCC'd by")).to_be_visible()
+    expect(page.get_by_text("sent from Keel by")).to_be_visible()
+    expect(page.get_by_text("Kick-off meeting")).to_be_visible()
+    expect(page.get_by_text("Upcoming").first).to_be_visible()
+    page.get_by_role("link", name="Re: Kick-off agenda").click()
+    expect(page.get_by_text("2 messages")).to_be_visible()
+    bodies = page.locator(".conversation .mail-body").all_inner_texts()
+    assert bodies == ["Hi Olga, here is the agenda.", "Agenda works for us."]
+    assert_accessible(page)
+    screenshots(page, "mail-sent-thread")
+    page.goto(f"/acme/contacts/{customer.pk}/")
+    screenshots(page, "mail-contact-timeline")

@@ -10,10 +10,12 @@ from tests import factories
 from tests.mail.servers import PASSWORD, Dovecot, message
 
 
-def mailbox_for(member, dovecot: Dovecot, *, private: bool = False) -> tuple[Mailbox, str]:
-    """A mailbox of `member` on a fresh Dovecot account (saved directly: the connect
-    service and its login check have tests of their own)."""
-    user = dovecot.new_user()
+def mailbox_for(
+    member, dovecot: Dovecot, *, private: bool = False, user: str = ""
+) -> tuple[Mailbox, str]:
+    """A mailbox of `member` on a fresh Dovecot account, or on `user` (saved directly:
+    the connect service and its login check have tests of their own)."""
+    user = user or dovecot.new_user()
     mailbox = Mailbox.objects.create(
         user=member.user,
         email=member.user.email,
