@@ -16,7 +16,7 @@ BENCH_ENV := DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-keel-bench-only-not-a-secre
 .PHONY: install run test lint format check-deploy clean help bench bench-import
 
 help:
-	@echo "make run    - install, migrate, load demo data, start web + worker + beat on :8000"
+	@echo "make run    - install, migrate, load demo data, start web + worker + beat on :8000 (+ mail gateway on :2525)"
 	@echo "make test   - install and run the whole test suite"
 	@echo "make lint   - ruff and bandit"
 	@echo "make bench  - generate the large data set (once) and benchmark it (PostgreSQL + Redis)"
@@ -37,10 +37,11 @@ run: install
 	mkdir -p $(RUN_DIR)/broker/queue $(RUN_DIR)/broker/processed $(RUN_DIR)/mail
 	$(RUN_ENV) $(PY) manage.py migrate --noinput
 	$(RUN_ENV) $(PY) manage.py seed_demo
-	@echo "Keel is starting on http://127.0.0.1:8000 (Ctrl-C stops web, worker and beat)"
+	@echo "Keel is starting on http://127.0.0.1:8000 (Ctrl-C stops web, worker, beat and the mail gateway on 127.0.0.1:2525)"
 	@trap 'kill 0' INT TERM EXIT; \
 	$(RUN_ENV) $(VENV)/bin/celery -A crm worker --loglevel=INFO --concurrency=2 & \
 	$(RUN_ENV) $(VENV)/bin/celery -A crm beat --loglevel=INFO --schedule=$(RUN_DIR)/celerybeat-schedule & \
+	$(RUN_ENV) $(PY) manage.py mail_gateway & \
 	$(RUN_ENV) $(PY) manage.py runserver 127.0.0.1:8000
 
 # Debian's chromium (browser journeys) and Dovecot (the mail tests' IMAP server), as root.
