@@ -9,7 +9,6 @@ Related records are ids. An id of another workspace's record, or of a merged one
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
@@ -18,6 +17,7 @@ from rest_framework import serializers
 
 from contacts.models import Activity, Contact, Organization, Task
 from crm import outbox
+from crm.custom_fields.schema import KEY_RE
 from crm.models import Membership, User
 from pipeline.models import (
     Deal,
@@ -31,7 +31,6 @@ from pipeline.models import (
 
 TASK_STATUSES = ["open", "overdue", "done", "cancelled"]
 UNMET_KINDS = ["field", "activity", "rule"]
-CUSTOM_KEY = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
 MAX_CUSTOM_FIELDS = 100
 
 
@@ -96,7 +95,7 @@ class CustomFields(serializers.DictField):
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         values = super().to_internal_value(data)
-        bad = [key for key in values if not CUSTOM_KEY.match(key)]
+        bad = [key for key in values if not KEY_RE.match(key)]
         if bad:
             raise serializers.ValidationError(
                 f"Keys are lowercase letters, digits and _ (starting with a letter): {bad[0]!r}."

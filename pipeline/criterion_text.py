@@ -8,13 +8,12 @@ it imports no model: the models import it.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from crm import custom_fields
+from crm.custom_fields.schema import KEY_RE
 
 CUSTOM_PREFIX = "custom:"
-CUSTOM_KEY = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
 # Built-in deal fields a stage criterion may require: {field name: label}.
 CRITERION_FIELDS = {
     "amount": "Amount",
@@ -39,7 +38,7 @@ ACTIVITY_NOUNS = {
 
 
 def is_custom_field(name: str) -> bool:
-    return name.startswith(CUSTOM_PREFIX) and bool(CUSTOM_KEY.match(name[len(CUSTOM_PREFIX) :]))
+    return name.startswith(CUSTOM_PREFIX) and bool(KEY_RE.match(name[len(CUSTOM_PREFIX) :]))
 
 
 def field_label(name: str) -> str:

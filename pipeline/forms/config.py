@@ -8,7 +8,8 @@ from django import forms
 
 from contacts.models import Activity
 from crm import custom_fields
-from pipeline.criterion_text import CUSTOM_KEY, CUSTOM_PREFIX
+from crm.custom_fields.schema import KEY_RE
+from pipeline.criterion_text import CUSTOM_PREFIX
 from pipeline.models import Deal, Pipeline, Stage, StageCriterion
 
 
@@ -50,7 +51,7 @@ class CriterionForm(forms.Form):
     kind = forms.ChoiceField(choices=StageCriterion.Kind.choices, label="Require")
     field_name = forms.ChoiceField(required=False, label="Field")
     custom_key = forms.RegexField(
-        regex=CUSTOM_KEY,
+        regex=KEY_RE,
         required=False,
         label="or a custom field key",
         help_text="Lowercase letters, digits and underscores, e.g. po_number.",
