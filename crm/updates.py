@@ -43,14 +43,24 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def snapshot(obj: models.Model, fields: Sequence[str]) -> dict[str, Any]:
-    """{field: value} with foreign keys as ids, ready for the audit trail."""
+def snapshot(
+    obj: models.Model, fields: Sequence[str], *, decimals_as_stored: bool = False
+) -> dict[str, Any]:
+    """{field: value} with foreign keys as ids, ready for the audit trail.
+
+    `decimals_as_stored` rounds decimal fields to their column's places first, so that
+    1500 typed and 1500.00 read back compare as the same amount (deals' money fields).
+    """
     out = {}
     for name in fields:
         field = obj._meta.get_field(name)
-        out[name] = (
-            getattr(obj, field.attname) if field.is_relation else jsonable(getattr(obj, name))
-        )
+        if field.is_relation:
+            out[name] = getattr(obj, field.attname)
+            continue
+        value = getattr(obj, name)
+        if decimals_as_stored and isinstance(field, models.DecimalField) and value is not None:
+            value = Decimal(value).quantize(Decimal(1).scaleb(-field.decimal_places))
+        out[name] = jsonable(value)
     return out
 
 

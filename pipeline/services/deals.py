@@ -11,13 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from decimal import Decimal
 from functools import partial
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import DecimalField
 from django.utils import timezone
 
 from contacts import services as contact_services
@@ -25,10 +23,10 @@ from contacts.models import Activity, ChoiceList, Contact, Organization
 from contacts.services.common import (
     check_fields,
     clean_model,
-    jsonable,
     require_choice,
     require_member,
     require_same_tenant,
+    snapshot,
 )
 from crm import custom_fields
 from crm.audit import diff, record_event
@@ -63,16 +61,9 @@ _UNCHECKED = [
 ]  # fmt: skip
 
 
-def _snapshot(deal: Deal, names: Iterable[str] = DEAL_FIELDS) -> dict[str, Any]:
-    out = {}
-    for name in names:
-        field = deal._meta.get_field(name)
-        value = getattr(deal, field.attname)
-        if isinstance(field, DecimalField) and value is not None:
-            # 1500 typed and 1500.00 stored are the same amount: compare them as stored.
-            value = Decimal(value).quantize(Decimal(1).scaleb(-field.decimal_places))
-        out[name] = value if field.is_relation else jsonable(value)
-    return out
+def _snapshot(deal: Deal) -> dict[str, Any]:
+    # 1500 typed and 1500.00 stored are the same amount: compare them as stored.
+    return snapshot(deal, DEAL_FIELDS, decimals_as_stored=True)
 
 
 def _prepare(deal: Deal, *, before: dict[str, Any]) -> None:
