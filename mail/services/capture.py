@@ -27,6 +27,7 @@ from pipeline.models import Deal, DealContact
 from pipeline.services.deals import link_activity
 
 PRIVATE_SUBJECT = "Private e-mail"
+MB = 1024 * 1024  # as MAIL_ATTACHMENT_MAX_BYTES's default is written
 DEALS_PER_MESSAGE = 5
 
 
@@ -132,8 +133,8 @@ def _attachments(message: EmailMessage, parsed: Parsed) -> list[str]:
     for item in parsed.attachments:
         if len(item.payload) > cap:
             notes.append(
-                f"{item.filename} ({len(item.payload) / 1_000_000:.1f} MB) is over the "
-                f"{cap / 1_000_000:g} MB limit for attachments and was not kept."
+                f"{item.filename} ({len(item.payload) / MB:.1f} MB) is over the "
+                f"{cap / MB:g} MB limit for attachments and was not kept."
             )
             continue
         attachment = EmailAttachment(

@@ -3,6 +3,7 @@ UIDVALIDITY reset, bad input and a server that is down or refuses the password."
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
 import pytest
@@ -226,3 +227,25 @@ def test_a_server_that_is_down_backs_off_and_a_later_sync_catches_up(tenant_a, d
     mailbox.refresh_from_db()
     assert (mailbox.failures, mailbox.last_error) == (0, "")
     assert EmailMessage.objects.filter(message_id="late@m.test").count() == 1
+
+
+def test_a_30_mb_attachment_over_the_cap_is_left_out_and_the_message_says_so(
+    tenant_a, dovecot, customer
+):
+    mailbox, user = mailbox_for(tenant_a.rep, dovecot)
+    big = message(
+        sender=customer.email, to=tenant_a.rep.user.email, message_id="30mb@m.test", subject="Scans"
+    )
+    big.add_attachment(
+        os.urandom(30 * 1024 * 1024), maintype="application", subtype="zip", filename="scans.zip"
+    )
+    big.add_attachment(b"signed", maintype="text", subtype="plain", filename="note.txt")
+    dovecot.append(user, big)
+
+    assert _sync(mailbox).logged == 1
+
+    kept = EmailMessage.objects.get(message_id="30mb@m.test")
+    assert list(kept.attachments.values_list("filename", flat=True)) == ["note.txt"]
+    assert kept.notes == [
+        "scans.zip (30.0 MB) is over the 25 MB limit for attachments and was not kept."
+    ]
