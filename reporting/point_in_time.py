@@ -29,14 +29,13 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from pipeline.models import (
-    DEFAULT_ROTTING_DAYS,
     Deal,
     DealActivity,
     DealTask,
-    PipelineSettings,
     Stage,
     StageTransition,
 )
+from pipeline.selectors.common import rotting_days
 from reporting.periods import local_midnight
 from reporting.sql_functions import Epoch, epoch
 
@@ -130,11 +129,6 @@ def flag(condition: Q) -> Case:
     return Case(
         When(condition, then=Value(True)), default=Value(False), output_field=BooleanField()
     )
-
-
-def rotting_days() -> int:
-    settings_row = PipelineSettings.objects.first()
-    return settings_row.rotting_days if settings_row else DEFAULT_ROTTING_DAYS
 
 
 def rotting_since(end: date, tz) -> datetime:
