@@ -1,11 +1,6 @@
-"""Sending from Keel: an e-mail composed on a contact or a deal, with merge fields, sent
-through the member's own SMTP server or the workspace's, and logged at once.
-
-Merge fields (`{{ contact.first_name }}`, `{{ deal.amount|default:"a fair price" }}`)
-are substituted from a whitelist of plain values, never by Django's template engine
-over model objects (a template author could reach `contact.organization.tenant` and
-more). A field not on the list is refused by name; a field with no value here is refused
-unless it names a default.
+"""Sending from Keel: an e-mail composed on a contact or a deal, with merge fields
+(`mail.merge_fields`) filled in from plain values of its records, sent through the
+member's own SMTP server or the workspace's, and logged at once.
 
 The message is built once (the standard library's `email`), and its bytes are what the
 server receives and what `capture()` keeps: a reply's In-Reply-To names our Message-ID,
@@ -14,13 +9,11 @@ so the sync threads it with the sent message.
 
 from __future__ import annotations
 
-import re
 import smtplib
 import socket
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
-from email.errors import HeaderParseError
 from email.headerregistry import Address
 from email.message import EmailMessage as StdMessage
 from email.utils import format_datetime, make_msgid, parseaddr
@@ -29,7 +22,6 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage as DjangoMessage
 from django.core.mail import get_connection
-from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
@@ -40,6 +32,8 @@ from crm.models import User
 from crm.money import format_money
 from crm.tenancy import current_tenant
 from mail import secrets
+from mail.addresses import Recipients, named_address, parse_recipients
+from mail.merge_fields import Merged, merge, merge_both
 from mail.models import EmailMessage, EmailTemplate, Mailbox
 from mail.models.mailboxes import Security
 from mail.parsing import parse
@@ -48,29 +42,7 @@ from pipeline.models import Deal
 
 SUBJECT_MAX = 300
 BODY_MAX = 100_000
-MAX_RECIPIENTS = 50
 SMTP_TIMEOUT = 30  # seconds, unless EMAIL_TIMEOUT says otherwise
-
-MERGE_FIELDS: dict[str, str] = {
-    "contact.first_name": "the contact's first name",
-    "contact.last_name": "the contact's last name",
-    "contact.full_name": "the contact's full name",
-    "contact.email": "the contact's e-mail address",
-    "organization.name": "the organization (the deal's, else the contact's)",
-    "deal.name": "the deal's name",
-    "deal.amount": "the deal's amount, in the workspace's currency",
-    "sender.first_name": "your first name",
-    "sender.full_name": "your full name",
-    "sender.email": "the address the e-mail is sent from",
-}
-_PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
-_FIELD = re.compile(r'\s*([a-z_]+\.[a-z_]+)\s*(?:\|\s*default\s*:\s*"([^"{}]*)"\s*)?')
-
-
-@dataclass(frozen=True)
-class Merged:
-    subject: str
-    body: str
 
 
 @dataclass(frozen=True)
@@ -94,10 +66,10 @@ class Route:
 def route_for(user: User) -> Route:
     mailbox = Mailbox.objects.filter(user=user).first()
     address = mailbox.email if mailbox is not None else user.email
-    return Route(sender=_address(user.full_name, address.lower()), mailbox=mailbox)
+    return Route(sender=named_address(user.full_name, address.lower()), mailbox=mailbox)
 
 
-# Merge fields
+# Merge values
 
 
 def merge_values(
@@ -134,67 +106,6 @@ def merge_values(
     return {name: (value or "").strip() for name, value in values.items()}
 
 
-def unknown_fields(text: str) -> list[str]:
-    """The placeholders in `text` that are not merge fields, as written."""
-    found = []
-    for match in _PLACEHOLDER.finditer(text):
-        field = _FIELD.fullmatch(match.group(1))
-        if field is None or field.group(1) not in MERGE_FIELDS:
-            found.append(match.group(0))
-    return list(dict.fromkeys(found))
-
-
-def unknown_message(unknown: list[str]) -> str:
-    known = ", ".join(f"{{{{ {name} }}}}" for name in MERGE_FIELDS)
-    return (
-        f"Unknown merge field{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}. "
-        f"Use one of {known}."
-    )
-
-
-def _merge(text: str, values: dict[str, str]) -> str:
-    """`text` with its merge fields filled in; ValidationError naming any unknown one or
-    one with no value here (and no default)."""
-    unknown = unknown_fields(text)
-    if unknown:
-        raise ValidationError(unknown_message(unknown))
-    missing: list[str] = []
-
-    def fill(match: re.Match) -> str:
-        name, default = _FIELD.fullmatch(match.group(1)).groups()
-        if values.get(name):
-            return values[name]
-        if default is not None:
-            return default
-        missing.append(name)
-        return ""
-
-    merged = _PLACEHOLDER.sub(fill, text)  # inserted values are never read again
-    if missing:
-        names = list(dict.fromkeys(missing))
-        example = names[0]
-        raise ValidationError(
-            f"{', '.join(f'{{{{ {n} }}}}' for n in names)} "
-            f"{'have' if len(names) > 1 else 'has'} no value for this e-mail. Remove "
-            f"{'them' if len(names) > 1 else 'it'} or give a default, as in "
-            f'{{{{ {example}|default:"…" }}}}.'
-        )
-    return merged
-
-
-def _merge_both(subject: str, body: str, values: dict[str, str]) -> Merged:
-    errors: dict[str, list[str]] = {}
-    merged = {}
-    for name, text in (("subject", subject), ("body", body)):
-        try:
-            merged[name] = _merge(text, values)
-        except ValidationError as exc:
-            errors[name] = exc.messages
-    if errors:
-        raise ValidationError(errors)
-    return Merged(subject=" ".join(merged["subject"].split()), body=merged["body"])
-
-
 def render_template(
     template_or_text: EmailTemplate | str,
     *,
@@ -207,88 +118,8 @@ def render_template(
     field with no value here unless it has a default."""
     values = merge_values(contact=contact, deal=deal, sender=sender)
     if isinstance(template_or_text, EmailTemplate):
-        return _merge_both(template_or_text.subject, template_or_text.body, values)
-    return _merge(template_or_text, values)
-
-
-# Addresses
-
-
-def _address(name: str, address: str) -> Address:
-    return Address(display_name=" ".join(name.split()), addr_spec=address)
-
-
-def _pieces(text: str) -> list[str]:
-    """ "Ana <a@x.test>; "Ruiz, B" <b@y.test>" → one piece per address (separators
-    inside quotes or angle brackets do not split)."""
-    pieces, current, quoted, angle = [], [], False, False
-    for char in text:
-        if char == '"':
-            quoted = not quoted
-        elif char in "<>" and not quoted:
-            angle = char == "<"
-        elif char in ",;\r\n" and not quoted and not angle:
-            pieces.append("".join(current))
-            current = []
-            continue
-        current.append(char)
-    pieces.append("".join(current))
-    return [p.strip() for p in pieces if p.strip()]
-
-
-def parse_addresses(value: str | Sequence[str]) -> list[Address]:
-    """Addresses as typed (commas or semicolons between them, names optional); a
-    ValidationError naming each one that is not an e-mail address."""
-    text = value if isinstance(value, str) else ", ".join(value)
-    found, bad = [], []
-    for piece in _pieces(text):
-        name, address = parseaddr(piece)
-        address = address.strip().lower()
-        try:
-            validate_email(address)
-            address.encode("ascii")
-            found.append(_address(name, address))
-        except (ValidationError, UnicodeError, ValueError, HeaderParseError):
-            bad.append(piece)
-    if bad:
-        raise ValidationError(
-            "; ".join(f"“{piece}” is not an e-mail address Keel can send to." for piece in bad)
-        )
-    return found
-
-
-@dataclass(frozen=True)
-class Recipients:
-    to: list[Address]
-    cc: list[Address]
-
-    @property
-    def all(self) -> list[str]:
-        return [a.addr_spec for a in [*self.to, *self.cc]]
-
-
-def _recipients(to: str | Sequence[str], cc: str | Sequence[str]) -> Recipients:
-    errors: dict[str, list[str]] = {}
-    parsed: dict[str, list[Address]] = {}
-    for name, value in (("to", to), ("cc", cc)):
-        try:
-            parsed[name] = parse_addresses(value)
-        except ValidationError as exc:
-            errors[name] = exc.messages
-    if not errors and not parsed["to"]:
-        errors["to"] = ["Add at least one recipient."]
-    if errors:
-        raise ValidationError(errors)
-    seen: set[str] = set()
-    out: dict[str, list[Address]] = {"to": [], "cc": []}
-    for name in ("to", "cc"):
-        for address in parsed[name]:
-            if address.addr_spec not in seen:
-                seen.add(address.addr_spec)
-                out[name].append(address)
-    if len(seen) > MAX_RECIPIENTS:
-        raise ValidationError({"to": f"At most {MAX_RECIPIENTS} recipients in one e-mail."})
-    return Recipients(**out)
+        return merge_both(template_or_text.subject, template_or_text.body, values)
+    return merge(template_or_text, values)
 
 
 # Building and delivering
@@ -479,7 +310,7 @@ def send_email(
         raise ValueError("An e-mail is composed on a contact or a deal.")
     person = contact or (deal.primary_contact if deal is not None else None)
     route = route_for(by)
-    recipients = _recipients(to, cc)
+    recipients = parse_recipients(to, cc)
     subject, body = subject.strip(), body.rstrip()
     errors = {}
     if not subject:
@@ -489,7 +320,7 @@ def send_email(
     if errors:
         raise ValidationError(errors)
     values = merge_values(contact=person, deal=deal, sender=by, route=route)
-    merged = _merge_both(subject, body, values)
+    merged = merge_both(subject, body, values)
     if len(merged.subject) > SUBJECT_MAX or len(merged.body) > BODY_MAX:
         raise ValidationError(
             f"Too long: at most {SUBJECT_MAX} characters of subject and {BODY_MAX:,} of text."

@@ -12,8 +12,8 @@ from crm.audit import diff, record_event
 from crm.models import User
 from crm.tenancy import current_tenant
 from crm.updates import snapshot, update_record
+from mail.merge_fields import unknown_fields, unknown_message
 from mail.models import EmailTemplate
-from mail.services.sending import unknown_fields, unknown_message
 
 TRACKED = ["name", "subject", "body"]
 

@@ -22,6 +22,7 @@ from crm.models import Role
 from crm.permissions import require_edit, role_required
 from crm.templatetags.keel import tenant_reverse
 from mail.compose_forms import ComposeForm, TemplateForm
+from mail.merge_fields import MERGE_FIELDS
 from mail.models import EmailTemplate
 from mail.services import sending
 from mail.services import templates as template_services
@@ -94,7 +95,7 @@ def _compose(request: HttpRequest, *, contact: Contact | None, deal: Deal | None
         "chosen": chosen,
         "preview": preview,
         "route": sending.route_for(request.user),
-        "merge_fields": sending.MERGE_FIELDS.items(),
+        "merge_fields": MERGE_FIELDS.items(),
     }
     return render(request, "mail/compose.html", context, status=422 if form.errors else 200)
 
@@ -131,7 +132,7 @@ def template_list(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "templates": EmailTemplate.objects.select_related("created_by"),
-        "merge_fields": sending.MERGE_FIELDS.items(),
+        "merge_fields": MERGE_FIELDS.items(),
     }
     return render(request, "mail/templates.html", context, status=422 if form.errors else 200)
 
@@ -149,7 +150,7 @@ def template_edit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, "Template saved.")
             return _to_templates()
-    context = {"form": form, "template": template, "merge_fields": sending.MERGE_FIELDS.items()}
+    context = {"form": form, "template": template, "merge_fields": MERGE_FIELDS.items()}
     status = 422 if form.errors else 200
     return render(request, "mail/template_edit.html", context, status=status)
 
