@@ -18,12 +18,11 @@ import hashlib
 import html as html_lib
 import re
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
-from email.headerregistry import Address
 from email.utils import getaddresses
 
 import nh3
 
-from mail.parsing import SUBJECT_MAX, Parsed, Person, thread_subject
+from mail.parsing import SUBJECT_MAX, Parsed, Person, is_address, thread_subject
 
 _MARKER = re.compile(
     r"^(?P<quote>(?:>[ \t]?)*)[ \t]*(?:"
@@ -144,11 +143,7 @@ def people(value: str) -> list[Person]:
     found = []
     for name, address in getaddresses([value]):
         address = address.strip().lower()
-        try:
-            Address(addr_spec=address)
-        except Exception:  # noqa: BLE001, S112 - not an address: skipped
-            continue
-        if "@" in address:
+        if is_address(address):
             found.append(Person(name=name.strip(" \"'")[:200], address=address[:320]))
     return found
 

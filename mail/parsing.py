@@ -96,14 +96,20 @@ def _people(msg: StdMessage, name: str, problems: list[str]) -> list[Person]:
     found = []
     for display, address in getaddresses(values):
         address = address.strip().lower()
-        if "@" not in address:
-            continue
-        try:
-            Address(addr_spec=address)
-        except Exception:  # noqa: BLE001, S112 - not an address: skipped
-            continue
-        found.append(Person(name=display.strip()[:200], address=address[:320]))
+        if is_address(address):
+            found.append(Person(name=display.strip()[:200], address=address[:320]))
     return found
+
+
+def is_address(value: str) -> bool:
+    """Whether `value` is one e-mail address (a name and a domain), as mail writes them."""
+    if "@" not in value:
+        return False
+    try:
+        Address(addr_spec=value)
+    except Exception:  # noqa: BLE001 - the header registry raises several kinds
+        return False
+    return True
 
 
 def _date(msg: StdMessage, problems: list[str]) -> datetime | None:
