@@ -9,6 +9,7 @@ from pathlib import Path
 
 import environ
 from csp.constants import NONCE, NONE, SELF
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 RUN_DIR = BASE_DIR / ".run"
@@ -303,6 +304,42 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": 60 * 60,
         "options": {"expires": 50 * 60},
     },
+}
+
+# Celery queues (README "Queues and workers"): docker-compose runs a worker group per
+# queue group, so that an import, a burst of webhook deliveries or a slow mailbox never
+# holds up a due reminder. Every Keel task is placed here on purpose (a test fails on a
+# task that is not); a worker started without -Q consumes every queue (make run, tests).
+KEEL_TASK_QUEUES: dict[str, list[str]] = {
+    # Beat's cross-tenant scans: quick queries that fan out one task per tenant.
+    "scans": ["*.scan_*"],
+    # Per-tenant automations that people wait for: reminders, digests, alerts, notices.
+    "default": [
+        "contacts.send_task_reminders",
+        "contacts.send_overdue_digests",
+        "contacts.send_pending_emails",
+        "pipeline.send_stale_alerts",
+        "pipeline.send_renewal_notices",
+        "pipeline.send_weekly_summaries",
+        "mail.log_held_meetings",
+    ],
+    # IMAP syncs: network-bound; one may hold its mailbox up to MAIL_SYNC_LEASE.
+    "mail": ["mail.sync_mailbox"],
+    # Webhook dispatch and deliveries: an import's events become thousands of HTTP calls.
+    "webhooks": ["api.dispatch_events", "api.deliver_webhook", "api.requeue_webhooks"],
+    # Long per-tenant work: import chunks, retention, nightly snapshots and scores, purges.
+    "bulk": [
+        "governance.run_import",
+        "governance.apply_retention",
+        "reporting.take_daily_snapshot",
+        "intelligence.score_customers",
+        "api.purge",
+    ],
+}
+CELERY_TASK_QUEUES = [Queue(name, routing_key=name) for name in KEEL_TASK_QUEUES]
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {
+    task: {"queue": queue} for queue, tasks in KEEL_TASK_QUEUES.items() for task in tasks
 }
 
 # The REST API (/api/v1/, the `api` app) and its OpenAPI schema.

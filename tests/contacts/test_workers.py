@@ -8,47 +8,28 @@ write e-mails to files."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import redis
 from celery.contrib.testing.worker import start_worker
 from celery.signals import task_postrun
-from django.conf import settings
 from django.core import mail
-from django.db import OperationalError, connection
+from django.db import OperationalError
 from django.utils import timezone
 
 from contacts.tasks import scan_task_reminders, send_task_reminders
 from crm.celery import app as celery_app
 from crm.models import AutomationLog, Notification
 from tests import factories
+from tests.workers import Workers, flush_broker, queue_drained, wait_for, worker_environment
 
 pytestmark = [
     pytest.mark.redis,
     pytest.mark.django_db(transaction=True, databases=["default", "scanner"]),
 ]
-ROOT = Path(settings.BASE_DIR)
-WAIT = 30
-
-
-def _broker() -> redis.Redis:
-    return redis.Redis.from_url(settings.CELERY_BROKER_URL)
-
-
-def _flush_broker() -> None:
-    _broker().flushdb()
-
-
-def _queue_drained() -> bool:
-    broker = _broker()
-    return broker.llen("celery") == 0 and broker.hlen("unacked") == 0
 
 
 def _due_task(org):
@@ -65,15 +46,6 @@ def _due_task(org):
 def _notices(org) -> list[Notification]:
     with org.activate():
         return list(Notification.objects.filter(kind="task_due"))
-
-
-def _wait_for(condition, timeout: float = WAIT) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return condition()
 
 
 class Finished:
@@ -98,12 +70,12 @@ def _in_thread_worker():
 
 
 def test_a_reminder_due_now_is_delivered_once_when_the_scan_runs_twice(org_a, org_b):
-    _flush_broker()
+    flush_broker()
     _due_task(org_a)
     assert scan_task_reminders() == 1
     assert scan_task_reminders() == 1  # nothing ran yet: the same work is queued twice
     with Finished() as finished, _in_thread_worker():
-        assert _wait_for(lambda: finished.names["contacts.send_task_reminders"] == 2)
+        assert wait_for(lambda: finished.names["contacts.send_task_reminders"] == 2)
     [notice] = _notices(org_a)
     assert notice.recipient_id == org_a.rep.user.pk and notice.emailed_at is not None
     assert [m.to for m in mail.outbox] == [["rep@acme.test"]]
@@ -113,7 +85,7 @@ def test_a_reminder_due_now_is_delivered_once_when_the_scan_runs_twice(org_a, or
 def test_a_task_failing_halfway_is_retried_and_notifies_once(org_a, monkeypatch):
     from contacts.services import reminders
 
-    _flush_broker()
+    flush_broker()
     _due_task(org_a)
     original, calls = reminders.notify, []
 
@@ -127,7 +99,7 @@ def test_a_task_failing_halfway_is_retried_and_notifies_once(org_a, monkeypatch)
     monkeypatch.setattr(reminders, "notify", flaky_notify)
     with Finished() as finished, _in_thread_worker():
         scan_task_reminders()
-        assert _wait_for(lambda: finished.names["contacts.send_task_reminders"] == 2)
+        assert wait_for(lambda: finished.names["contacts.send_task_reminders"] == 2)
     assert len(calls) == 2, "the failed run was retried"
     assert len(_notices(org_a)) == 1
     assert len(mail.outbox) == 1
@@ -136,16 +108,16 @@ def test_a_task_failing_halfway_is_retried_and_notifies_once(org_a, monkeypatch)
 
 
 def test_flushing_redis_loses_nothing_the_next_scan_catches_up(org_a):
-    _flush_broker()
+    flush_broker()
     _due_task(org_a)
     assert scan_task_reminders() == 1
-    _flush_broker()  # Redis restarted empty: the queued task is gone
+    flush_broker()  # Redis restarted empty: the queued task is gone
     with Finished() as finished, _in_thread_worker():
         time.sleep(1)
         assert finished.names["contacts.send_task_reminders"] == 0
         assert _notices(org_a) == []
         assert scan_task_reminders() == 1  # the database still says it is due
-        assert _wait_for(lambda: finished.names["contacts.send_task_reminders"] == 1)
+        assert wait_for(lambda: finished.names["contacts.send_task_reminders"] == 1)
         assert scan_task_reminders() == 0
     assert len(_notices(org_a)) == 1
     assert len(mail.outbox) == 1
@@ -154,60 +126,9 @@ def test_flushing_redis_loses_nothing_the_next_scan_catches_up(org_a):
 # Worker processes
 
 
-def _database_url(alias: str) -> str:
-    db = settings.DATABASES[alias]
-    user = db["USER"]
-    return f"postgres://{user}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 @pytest.fixture
 def worker_env(tmp_path):
-    """Environment for worker subprocesses: the test database, the broker, mail as files."""
-    if connection.vendor != "postgresql":
-        pytest.skip("worker processes need a database they can share (PostgreSQL)")
-    mail_dir = tmp_path / "mail"
-    mail_dir.mkdir()
-    env = {
-        **os.environ,
-        "DATABASE_URL": _database_url("default"),
-        "DATABASE_SCANNER_URL": _database_url("default"),
-        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-        "EMAIL_URL": f"filemail:///{mail_dir}",
-        "PYTHONPATH": str(ROOT),
-    }
-    env.pop("DJANGO_DEBUG", None)
-    return env, mail_dir
-
-
-class Workers:
-    def __init__(self, env: dict, tmp: Path) -> None:
-        self.env, self.tmp, self.procs = env, tmp, []
-
-    def start(self, name: str, *, pool: str = "solo", **extra_env: str) -> None:
-        log = self.tmp / f"{name}.log"
-        cmd = [
-            sys.executable, "-m", "celery", "-A", "tests.worker_app", "worker",
-            f"--pool={pool}", "--concurrency=1", f"--hostname={name}@%h", "--loglevel=INFO",
-            "--without-gossip", "--without-mingle", "--without-heartbeat", f"--logfile={log}",
-        ]  # fmt: skip
-        self.procs.append(
-            (subprocess.Popen(cmd, cwd=ROOT, env={**self.env, **extra_env}), log)  # noqa: S603
-        )
-        assert _wait_for(lambda: log.exists() and "ready." in log.read_text(), 60), (
-            f"worker {name} did not start:\n{log.read_text() if log.exists() else ''}"
-        )
-
-    def stop(self) -> None:
-        for proc, _log in self.procs:
-            proc.terminate()
-        for proc, _log in self.procs:
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-
-    def logs(self) -> str:
-        return "\n".join(log.read_text() for _, log in self.procs if log.exists())
+    return worker_environment(tmp_path)
 
 
 @pytest.fixture
@@ -230,13 +151,13 @@ def _mails(mail_dir: Path) -> list[str]:
 @pytest.mark.postgres
 def test_two_workers_racing_deliver_a_due_reminder_once(org_a, workers, worker_env):
     _, mail_dir = worker_env
-    _flush_broker()
+    flush_broker()
     _due_task(org_a)
     workers.start("w1", KEEL_TEST_SLOW_NOTIFY="1")
     workers.start("w2", KEEL_TEST_SLOW_NOTIFY="1")
     for _ in range(6):
         send_task_reminders.delay(tenant_id=org_a.tenant.pk)
-    assert _wait_for(lambda: _notices(org_a) and _queue_drained()), workers.logs()
+    assert wait_for(lambda: _notices(org_a) and queue_drained()), workers.logs()
     time.sleep(1)
     logs = workers.logs()
     assert "w1@" in logs and "w2@" in logs
@@ -251,12 +172,12 @@ def test_a_worker_killed_halfway_is_redelivered_and_notifies_once(
 ):
     _, mail_dir = worker_env
     flag = tmp_path / "killed"
-    _flush_broker()
+    flush_broker()
     _due_task(org_a)
     workers.start("w1", pool="prefork", KEEL_TEST_KILL_ONCE=str(flag))
     send_task_reminders.delay(tenant_id=org_a.tenant.pk)
-    assert _wait_for(lambda: flag.exists()), workers.logs()
-    assert _wait_for(lambda: _notices(org_a) and _queue_drained()), workers.logs()
+    assert wait_for(lambda: flag.exists()), workers.logs()
+    assert wait_for(lambda: _notices(org_a) and queue_drained()), workers.logs()
     time.sleep(1)
     logs = workers.logs()
     assert "WorkerLostError" in logs or "signal 9" in logs, logs

@@ -70,6 +70,13 @@ TASKS = {
         "api.scan_purge",
         "governance.scan_retention",
     ],
+    # Each task's queue (tests/crm/test_queues.py checks that every task has one).
+    "KEEL_TASK_QUEUES": [
+        name
+        for names in keel_settings.KEEL_TASK_QUEUES.values()
+        for name in names
+        if name.partition(".")[0] in KEEL_APPS
+    ],
 }
 
 
