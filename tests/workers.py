@@ -65,7 +65,7 @@ def worker_environment(tmp_path: Path) -> tuple[dict, Path]:
     env = {
         **os.environ,
         "DATABASE_URL": _database_url("default"),
-        "DATABASE_SCANNER_URL": _database_url("default"),
+        "DATABASE_SCANNER_URL": _database_url("scanner"),  # beat's scans run in workers too
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "EMAIL_URL": f"filemail:///{mail_dir}",
@@ -90,13 +90,16 @@ class Workers:
         cmd = [
             sys.executable, "-m", "celery", "-A", "tests.worker_app", "worker",
             f"--pool={pool}", "--concurrency=1", f"--hostname={name}@%h", "--loglevel=INFO",
-            "--without-gossip", "--without-mingle", "--without-heartbeat", f"--logfile={log}",
+            "--without-gossip", "--without-mingle", "--without-heartbeat",
         ]  # fmt: skip
         if queues:
             cmd.append(f"--queues={','.join(queues)}")
-        self.procs.append(
-            (subprocess.Popen(cmd, cwd=ROOT, env={**self.env, **extra_env}), log)  # noqa: S603
-        )
+        # The banner and the log lines (on stderr, whatever the log format) in one file.
+        with log.open("w") as out:
+            proc = subprocess.Popen(  # noqa: S603
+                cmd, cwd=ROOT, env={**self.env, **extra_env}, stdout=out, stderr=subprocess.STDOUT
+            )
+        self.procs.append((proc, log))
         assert wait_for(lambda: log.exists() and "ready." in log.read_text(), 60), (
             f"worker {name} did not start:\n{log.read_text() if log.exists() else ''}"
         )
