@@ -21,6 +21,7 @@ from pathlib import Path
 from imapclient import IMAPClient
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
+OPENSSL = shutil.which("openssl") or "/usr/bin/openssl"
 # Every account's password: a loopback server of throwaway accounts.
 PASSWORD = "app-password-1"  # noqa: S105 (throwaway accounts on loopback)
 USERS = ("rep",)
@@ -32,7 +33,9 @@ listen = 127.0.0.1
 base_dir = {root}/run
 state_dir = {root}/state
 log_path = {root}/dovecot.log
-ssl = no
+ssl = yes
+ssl_cert = <{root}/cert.pem
+ssl_key = <{root}/key.pem
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 default_internal_user = dovecot
@@ -62,7 +65,8 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {ssl_port}
   }}
 }}
 service stats {{
@@ -86,7 +90,11 @@ def available() -> bool:
 class Dovecot:
     def __init__(self) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="keel-dovecot-"))
-        self.port = free_port()
+        self.port = free_port()  # plain IMAP, STARTTLS offered
+        self.ssl_port = free_port()  # IMAP over TLS
+        # A self-signed certificate for 127.0.0.1: clients trust it through this file
+        # (Keel: MAIL_CA_FILE).
+        self.ca_file = self.root / "cert.pem"
         self._ids = itertools.count(1)
         self.process: subprocess.Popen | None = None
 
@@ -104,8 +112,14 @@ class Dovecot:
                 for i in range(1, POOL + 1)
             )
         )
+        subprocess.run(  # noqa: S603
+            [OPENSSL, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+             "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+             "-keyout", str(self.root / "key.pem"), "-out", str(self.ca_file)],
+            check=True, capture_output=True,
+        )  # fmt: skip
         config = self.root / "dovecot.conf"
-        config.write_text(CONFIG.format(root=self.root, port=self.port))
+        config.write_text(CONFIG.format(root=self.root, port=self.port, ssl_port=self.ssl_port))
         self.process = subprocess.Popen([DOVECOT, "-F", "-c", str(config)])  # noqa: S603
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:

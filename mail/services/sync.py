@@ -67,6 +67,15 @@ def _tls() -> ssl.SSLContext:
     return context
 
 
+def _tls_reason(exc: ssl.SSLError) -> str:
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return (
+            f"its certificate is not trusted ({exc.verify_message}). A server with a private "
+            "certificate needs MAIL_CA_FILE."
+        )
+    return f"{exc.reason or exc}."
+
+
 @contextmanager
 def connect(account: Account) -> Iterator[IMAPClient]:
     """A logged-in IMAP connection, or MailboxError saying why not."""
@@ -85,7 +94,7 @@ def connect(account: Account) -> Iterator[IMAPClient]:
         raise MailboxError(f"{account.host}:{account.port} did not answer in {timeout} s.") from exc
     except ssl.SSLError as exc:
         raise MailboxError(
-            f"The secure connection to {account.host} failed: {exc.reason}."
+            f"The secure connection to {account.host} failed: {_tls_reason(exc)}"
         ) from exc
     except OSError as exc:
         raise MailboxError(
@@ -95,7 +104,11 @@ def connect(account: Account) -> Iterator[IMAPClient]:
         if account.security == Security.STARTTLS:
             try:
                 client.starttls(_tls())
-            except (IMAPClientError, ssl.SSLError) as exc:
+            except ssl.SSLError as exc:
+                raise MailboxError(
+                    f"STARTTLS failed on {account.host}: {_tls_reason(exc)}"
+                ) from exc
+            except IMAPClientError as exc:
                 raise MailboxError(f"STARTTLS failed on {account.host}: {exc}.") from exc
         try:
             client.login(account.username, account.password)
