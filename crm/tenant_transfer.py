@@ -30,6 +30,7 @@ import uuid
 import zipfile
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import IO, Any
@@ -38,7 +39,7 @@ from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.core.files.base import File
 from django.core.files.storage import default_storage
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.migrations.recorder import MigrationRecorder
 from django.utils.duration import duration_iso_string
 
@@ -190,7 +191,7 @@ def export_tenant(tenant: Tenant, target: IO[bytes]) -> dict[str, int]:
     counts: dict[str, int] = {}
     user_ids: set[int] = set()
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
-        with transaction.atomic(), tenant_context(tenant):
+        with transaction.atomic(), _snapshot(), tenant_context(tenant):
             for model in order:
                 counts[model._meta.label_lower] = _export_model(zf, model, tenant, user_ids)
             counts["crm.user"] = _export_users(zf, tenant, user_ids)
@@ -205,6 +206,16 @@ def export_tenant(tenant: Tenant, target: IO[bytes]) -> dict[str, int]:
             }
         zf.writestr("manifest.json", json.dumps(manifest, indent=2))
     return counts
+
+
+@contextmanager
+def _snapshot() -> Iterator[None]:
+    """One consistent view of every table while a live tenant is exported (a row added
+    half-way would otherwise be read by one table's query and missed by another's)."""
+    if connection.vendor == "postgresql" and not connection.savepoint_ids:
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+    yield
 
 
 def _export_model(zf, model, tenant, user_ids: set[int]) -> int:
@@ -286,7 +297,11 @@ def check_schema(manifest: dict[str, Any], order: list[type[models.Model]]) -> N
 
 def import_tenant(source: IO[bytes], *, slug: str | None = None) -> Imported:
     """Load an export as a new tenant (under `slug`, or the exported one); all or nothing."""
-    with zipfile.ZipFile(source) as zf:
+    try:
+        zf = zipfile.ZipFile(source)
+    except zipfile.BadZipFile as exc:
+        raise TransferError("This is not a Keel tenant export (not a zip file).") from exc
+    with zf:
         manifest = read_manifest(zf)
         order, deferred = _ordered(_found())
         check_schema(manifest, order)
@@ -330,8 +345,11 @@ def _jsonl(zf: zipfile.ZipFile, name: str) -> Iterator[dict[str, Any]]:
     except KeyError as exc:
         raise TransferError(f"The file lacks {name}.") from exc
     with raw, io.TextIOWrapper(raw, encoding="utf-8") as lines:
-        for line in lines:
-            yield json.loads(line)
+        for number, line in enumerate(lines, 1):
+            try:
+                yield json.loads(line)
+            except ValueError as exc:
+                raise TransferError(f"{name}, line {number}: not valid JSON.") from exc
 
 
 class _Loader:

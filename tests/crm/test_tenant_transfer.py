@@ -180,4 +180,7 @@ def test_a_file_from_another_schema_or_a_taken_slug_is_refused(tenant_a, media, 
             out.writestr(name, body)
     with pytest.raises(CommandError, match="different schema version.*0999_from_the_future"):
         call_command("import_tenant", str(tmp_path / "future.zip"), "--slug", "acme-2")
+    (tmp_path / "notes.txt").write_text("not an export")
+    with pytest.raises(CommandError, match="not a Keel tenant export"):
+        call_command("import_tenant", str(tmp_path / "notes.txt"), "--slug", "acme-2")
     assert not Tenant.objects.filter(slug="acme-2").exists()
