@@ -14,10 +14,12 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 from django.db import connection, models, transaction
+from django.utils import timezone
 
 from contacts.models import Contact
 from crm.audit import record_event
 from crm.models import Tenant
+from crm.models.automation import Automation, AutomationLog
 from crm.tenancy import tenant_context
 from crm.tenant_transfer import (
     TRIGGER_MAINTAINED,
@@ -29,6 +31,8 @@ from demo import automations, mail, pipeline
 from demo import contacts as contacts_demo
 from governance.services.fields import create_field
 from mail.models import EmailAttachment
+from mail.services.templates import create_template
+from pipeline.models import Deal
 from reporting.periods import local_today
 from reporting.scorecards import compute_scorecard
 from reporting.services import jsonable
@@ -46,7 +50,8 @@ def media(settings, tmp_path):
 @pytest.fixture
 def workspace(tenant_a, media):
     """The demo year of tenant A, plus a custom field, an audit trail, a merged contact,
-    a mail attachment (the mail seeder's) and an import with its stored upload."""
+    a mail attachment (the mail seeder's), an import with its stored upload, an automation log
+    entry, a choice option, a saved view, a consent and an e-mail template."""
     out = io.StringIO()
     members = {f"{n}@demo.keel.test": getattr(tenant_a, n) for n in ("admin", "manager", "rep")}
     members["rep2@demo.keel.test"] = tenant_a.rep2
@@ -59,6 +64,18 @@ def workspace(tenant_a, media):
     second.merged_into = first
     second.save(update_fields=["merged_into"])
     record_event(actor=admin, verb="contact.merged", target=first, changes={"merged": [None, 1]})
+    AutomationLog.objects.create(
+        automation=Automation.values[0],
+        subject_type="pipeline.deal",
+        subject_id=Deal.objects.order_by("pk").last().pk,
+        window=timezone.now(),
+        user=tenant_a.rep.user,
+        summary="Reminded",
+    )
+    factories.ChoiceOptionFactory()
+    factories.SavedViewFactory(user=admin)
+    factories.ConsentFactory(contact=first)
+    create_template(by=admin, name="Hello", subject="Hi {{ contact.first_name }}", body="Hello")
     path = default_storage.save(f"imports/{tenant_a.tenant.pk}/up.csv", ContentFile(b"a,b\n1,2\n"))
     factories.ImportJobFactory(stored_path=path, created_by=admin)
     assert EmailAttachment.objects.exists()
