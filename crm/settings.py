@@ -54,8 +54,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /healthz, /readyz and /metrics, answered before anything else runs (crm.observability).
+    "crm.observability.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # The request id (X-Request-ID), latency and queries per request, the access line.
+    "crm.observability.RequestMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -71,6 +75,8 @@ MIDDLEWARE = [
     # /api/v1/: resolves the token's (or session's) member and runs the request inside a
     # transaction with the tenant set, as TenantMiddleware does for /<slug>/.
     "api.middleware.ApiMiddleware",
+    # Last: the tenant and member either of the two above resolved, into the log context.
+    "crm.observability.MemberMiddleware",
 ]
 
 ROOT_URLCONF = "crm.urls"
@@ -444,10 +450,36 @@ KEEL_EVENT_HANDLERS: list[str] = [
     "api.webhooks.events_published",
 ]
 
+# Health, metrics and logs (README "Health, metrics and logs"; crm/health.py,
+# crm/metrics.py, crm/logs.py, crm/observability.py).
+READINESS_TIMEOUT = env.float("READINESS_TIMEOUT", default=2.0)  # seconds per /readyz check
+# /metrics: with a token, `Authorization: Bearer <token>` from anywhere; without one, only
+# loopback and these addresses or networks (e.g. 10.0.0.0/8) are answered.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
+WORKER_METRICS_PORT = env.int("WORKER_METRICS_PORT", default=0)  # a worker's /metrics; 0: off
+# JSON lines (one object per line, with request, tenant and member ids) for a log
+# collector; text for a person reading a terminal (`make run`).
+LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"context": {"()": "crm.logs.ContextFilter"}},
+    "formatters": {
+        "json": {"()": "crm.logs.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["context"],
+            "formatter": "json" if LOG_FORMAT == "json" else "text",
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        # One line per request; runserver writes its own in text mode.
+        "keel.access": {"level": "INFO" if LOG_FORMAT == "json" else "WARNING"},
+    },
 }

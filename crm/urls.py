@@ -34,7 +34,11 @@ accounts = [
 
 urlpatterns = [
     path("", account_views.root, name="root"),
+    # Answered by crm.observability.ProbeMiddleware before these patterns are reached;
+    # named here so that they reverse (and crm.models.RESERVED_SLUGS keeps them from slugs).
     path("healthz", system.healthz, name="healthz"),
+    path("readyz", system.readyz, name="readyz"),
+    path("metrics", system.metrics_view, name="metrics"),
     path("accounts/", include(accounts)),
     path("admin/", admin.site.urls),
     path("api/v1/", include("api.urls")),

@@ -24,6 +24,8 @@ RESERVED_SLUGS = {
     "static",
     "media",
     "healthz",
+    "readyz",
+    "metrics",
     "new",
     "settings",
 }

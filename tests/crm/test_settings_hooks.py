@@ -29,10 +29,15 @@ FRAMEWORK = {
     "ROOT_URLCONF": ["crm.urls"],
     "WSGI_APPLICATION": ["crm.wsgi.application"],
     "MIDDLEWARE": [
+        "crm.observability.ProbeMiddleware",
+        "crm.observability.RequestMiddleware",
         "crm.middleware.TenantMiddleware",
         "reporting.middleware.MemberActivityMiddleware",
         "api.middleware.ApiMiddleware",
+        "crm.observability.MemberMiddleware",
     ],
+    # logging.config.dictConfig names the JSON formatter and the log context's filter.
+    "LOGGING": ["crm.logs.ContextFilter", "crm.logs.JsonFormatter"],
     "TEMPLATES": ["crm.context_processors.keel"],
     "REST_FRAMEWORK": [
         "api.authentication.TokenAuthentication",
