@@ -40,6 +40,7 @@ from api.models import IdempotencyKey, WebhookDelivery, WebhookEndpoint
 from crm.audit import record_event
 from crm.celery import TenantTask
 from crm.celery import app as celery_app
+from crm.metrics import count_webhook_delivery
 from crm.models import Membership, OutboxEvent, Role, User
 from crm.notifications import notification_key, notify
 from crm.outbox import EVENTS
@@ -171,9 +172,10 @@ def disable_endpoint(endpoint: WebhookEndpoint, *, by: User | None, reason: str)
     endpoint.is_active, endpoint.disabled_at, endpoint.disabled_reason = False, now, reason[:300]
     with transaction.atomic():
         endpoint.save(update_fields=["is_active", "disabled_at", "disabled_reason"])
-        WebhookDelivery.objects.filter(
+        given_up = WebhookDelivery.objects.filter(
             endpoint=endpoint, delivered_at__isnull=True, failed_at__isnull=True
         ).update(failed_at=now, last_error="The endpoint was disabled.")
+        count_webhook_delivery(outcome="given_up", n=given_up)
         record_event(
             actor=by, verb="webhook.disabled", target=endpoint, changes={"reason": [None, reason]}
         )
@@ -421,6 +423,7 @@ def attempt_delivery(delivery_id: int, *, now: datetime | None = None) -> Outcom
     if not endpoint.is_active and not delivery.is_test:
         delivery.failed_at, delivery.last_error = now, "The endpoint was disabled."
         delivery.save(update_fields=["failed_at", "last_error"])
+        count_webhook_delivery(outcome="given_up")
         return Outcome(delivered=False)
 
     body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
@@ -450,13 +453,17 @@ def attempt_delivery(delivery_id: int, *, now: datetime | None = None) -> Outcom
     retry_in = None
     if ok:
         delivery.delivered_at, delivery.next_attempt_at = now, None
+        outcome = "delivered"
     elif delivery.is_test or delivery.attempts >= settings.WEBHOOK_MAX_ATTEMPTS:
         delivery.failed_at, delivery.next_attempt_at = now, None
+        outcome = "given_up"
     else:
         pause = BACKOFF[min(delivery.attempts, len(BACKOFF)) - 1]
         delivery.next_attempt_at = now + pause
         retry_in = pause if pause <= CELERY_RETRY_MAX else None
+        outcome = "failed"
     delivery.save()
+    count_webhook_delivery(outcome=outcome)
     if not delivery.is_test:
         _count(endpoint, ok=ok)
     if not endpoint.is_active:

@@ -26,6 +26,7 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from crm.metrics import count_notification
 from crm.models import Notification, NotificationKind, NotificationPreference, Tenant, User
 from crm.templatetags.keel import tenant_reverse
 from crm.tenancy import current_tenant, tenant_context
@@ -92,6 +93,7 @@ def notify(
     if kind not in NotificationKind.values:
         raise ValueError(f"Unknown notification kind {kind!r}")
     if actor is not None and actor.pk == recipient.pk:
+        count_notification(kind=kind, outcome="suppressed")
         return None
     held = _held.get()
     notification, in_app, email = _create(
@@ -151,6 +153,7 @@ def _send_held(held: list[_Held]) -> None:
             continue
         Notification.objects.filter(pk__in=[h.notification.pk for h in notices]).delete()
         count = len(notices)
+        count_notification(kind=kind, outcome="digested", n=count)
         names = [f"• {h.line}" for h in notices[:DIGEST_LIST]]
         if count > DIGEST_LIST:
             names.append(f"… and {count - DIGEST_LIST} more")
@@ -180,6 +183,7 @@ def _create(
     pref = preferences_for(recipient).get(kind)
     in_app, email = (pref.in_app, pref.email) if pref else (True, True)
     if not (in_app or email):
+        count_notification(kind=kind, outcome="suppressed")
         return None, in_app, email
     values = {
         "kind": kind,
@@ -196,12 +200,15 @@ def _create(
                 recipient=recipient, key=key, defaults=values
             )
     except IntegrityError:  # a concurrent writer inserted the same key first
+        count_notification(kind=kind, outcome="duplicate")
         return None, in_app, email
     if not created:
+        count_notification(kind=kind, outcome="duplicate")
         return None, in_app, email
-    if hidden:
+    if hidden:  # counted when grouped() shows it or folds it into a digest
         notification.recipient = recipient
         return notification, in_app, email
+    count_notification(kind=kind, outcome="created")
     if email:
         _mail_on_commit(notification)
     return notification, in_app, email
@@ -214,6 +221,7 @@ def _show(held: _Held) -> None:
     if held.in_app:
         notification.read_at = None
     notification.save(update_fields=["email_wanted", "read_at"])
+    count_notification(kind=notification.kind, outcome="created")
     if held.email:
         _mail_on_commit(notification)
 
@@ -248,6 +256,7 @@ def deliver_email(notification_id: int, *, tenant_id: int) -> bool:
         )
         notification.emailed_at = timezone.now()
         notification.save(update_fields=["emailed_at"])
+        count_notification(kind=notification.kind, outcome="emailed")
     return True
 
 
