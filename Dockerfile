@@ -15,4 +15,4 @@ RUN DJANGO_SECRET_KEY=build-only python manage.py collectstatic --noinput \
     && useradd --create-home keel && mkdir -p /app/.run && chown -R keel /app/.run
 USER keel
 EXPOSE 8000
-CMD ["gunicorn", "crm.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "-c", "deploy/gunicorn.conf.py", "crm.wsgi:application"]
