@@ -305,7 +305,7 @@ def import_tenant(source: IO[bytes], *, slug: str | None = None) -> Imported:
         manifest = read_manifest(zf)
         order, deferred = _ordered(_found())
         check_schema(manifest, order)
-        row = json.loads(zf.read("crm.tenant.json"))
+        row = next(_jsonl(zf, "crm.tenant.json"))
         written: list[str] = []
         try:
             with transaction.atomic():
