@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from api import webhooks
@@ -425,3 +427,21 @@ def test_a_real_prefork_worker_serves_its_pool_processes_task_metrics(org_a, tmp
         workers.stop()
     assert value(samples, "keel_celery_task_failures_total", task=TASK) == 1
     assert not stale.exists()
+
+
+def test_the_grafana_dashboard_reads_only_metrics_keel_exports():
+    dashboard = json.loads((ROOT / "deploy" / "grafana-keel.json").read_text())
+    used = {
+        name
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"keel_[a-z_]+", target["expr"])
+    }
+    suffixes = {"histogram": ("_bucket", "_count", "_sum"), "counter": ("_total",)}
+    exported = {"keel_celery_queue_length", "keel_celery_broker_up"}  # computed at scrape
+    for family in REGISTRY.collect():
+        if family.name.startswith("keel_"):
+            exported |= {family.name + suffix for suffix in suffixes.get(family.type, ("",))}
+    assert used, "the dashboard has no queries"
+    assert used <= exported, used - exported
+    assert {"keel_celery_queue_length", "keel_celery_task_failures_total"} <= used
