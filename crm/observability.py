@@ -228,7 +228,7 @@ def start_worker_metrics(**kwargs) -> WSGIServer | None:
             if name.endswith(".db") and _pid_of(name) != os.getpid():
                 os.remove(os.path.join(metrics.MULTIPROC_DIR, name))
     server = make_server(
-        "0.0.0.0",  # noqa: S104 (containers; may_scrape guards who is answered)
+        "0.0.0.0",  # noqa: S104  # nosec B104 (containers; may_scrape guards who is answered)
         port,
         worker_metrics_app,
         server_class=_Server,
