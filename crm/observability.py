@@ -227,8 +227,9 @@ def start_worker_metrics(**kwargs) -> WSGIServer | None:
         for name in os.listdir(metrics.MULTIPROC_DIR):
             if name.endswith(".db") and _pid_of(name) != os.getpid():
                 os.remove(os.path.join(metrics.MULTIPROC_DIR, name))
+    # Every interface (containers): may_scrape decides who is answered.
     server = make_server(
-        "0.0.0.0",  # noqa: S104  # nosec B104 (containers; may_scrape guards who is answered)
+        "0.0.0.0",  # noqa: S104  # nosec B104
         port,
         worker_metrics_app,
         server_class=_Server,
