@@ -16,6 +16,7 @@ KEEL_APPS = (
     "crm",
     "contacts",
     "pipeline",
+    "mail",
     "governance",
     "reporting",
     "intelligence",
@@ -51,6 +52,14 @@ FRAMEWORK = {
 }
 # An app label and model name, not an import path.
 MODELS = {"AUTH_USER_MODEL": ["crm.User"]}
+# Mail domains that begin like the mail app's name: host names, not import paths.
+DOMAINS = {
+    "MAIL_DOMAIN": [keel_settings.MAIL_DOMAIN],
+    "MAIL_IGNORED_DOMAINS": [
+        d for d in keel_settings.MAIL_IGNORED_DOMAINS if d.startswith("mail.")
+    ],
+    "MAIL_PERSONAL_DOMAINS": ["mail.ru"],
+}
 # Hooks: crm (or reporting, for its sibling governance) calls an app it cannot import.
 HOOKS = {
     "KEEL_TENANT_SETUP": [
@@ -74,6 +83,8 @@ TASKS = {
         "api.scan_webhooks",
         "api.scan_purge",
         "governance.scan_retention",
+        "mail.scan_mailboxes",
+        "mail.scan_held_meetings",
     ],
     # Each task's queue (tests/crm/test_queues.py checks that every task has one).
     "KEEL_TASK_QUEUES": [
@@ -124,7 +135,7 @@ def _sorted(names: dict[str, list[str]]) -> dict[str, list[str]]:
 def test_every_dotted_name_in_settings_is_listed_here():
     """A new dotted name in settings fails here: import it where it is used, register it in
     an AppConfig.ready(), or (when it must be a name) add it to a list above with its reason."""
-    assert _sorted(_keel_names()) == _sorted(_listed(FRAMEWORK, MODELS, HOOKS, TASKS))
+    assert _sorted(_keel_names()) == _sorted(_listed(FRAMEWORK, MODELS, DOMAINS, HOOKS, TASKS))
 
 
 def test_every_listed_name_still_resolves():
