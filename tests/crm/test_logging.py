@@ -19,6 +19,10 @@ from crm import logs
 from crm.celery import app as celery_app
 from tests.api.test_webhooks import Receiver
 
+# The page's task is registered when its module is imported: before the worker starts,
+# which knows only the tasks registered by then (else "unregistered task", by test order).
+from tests.crm.urls_logging import log_from_task  # noqa: F401
+
 
 class Lines:
     """A handler as settings.LOGGING's JSON one (context filter, JSON formatter) on the
