@@ -7,6 +7,7 @@ from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.utils import timezone
 
+from crm.models import Stamped
 from crm.tenancy import TenantOwned
 
 TEMPLATE_BODY_MAX = 20_000
@@ -30,23 +31,13 @@ class InboundAddress(TenantOwned):
         return f"{self.tenant.slug}+{self.token}@{settings.MAIL_DOMAIN}"
 
 
-class EmailTemplate(TenantOwned):
+class EmailTemplate(TenantOwned, Stamped):
     """A reusable e-mail with merge fields (`{{ contact.first_name }}`, rendered in a
     sandbox of plain values by mail.services.sending)."""
 
     name = models.CharField(max_length=120)
     subject = models.CharField(max_length=300)
     body = models.TextField(validators=[MaxLengthValidator(TEMPLATE_BODY_MAX)])
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        db_index=False,
-    )
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         constraints = [

@@ -31,7 +31,9 @@ def _prepare(template: EmailTemplate, *, before: dict[str, Any] | None = None) -
     if template.name and taken.exists():
         errors["name"] = [f"There is a template called “{template.name}” already."]
     try:
-        template.full_clean(exclude=["tenant", "created_by"], validate_constraints=False)
+        template.full_clean(
+            exclude=["tenant", "created_by", "updated_by"], validate_constraints=False
+        )
     except ValidationError as exc:
         for field, messages in exc.message_dict.items():
             errors.setdefault(field, []).extend(messages)
@@ -52,7 +54,7 @@ def _save(template: EmailTemplate, **kwargs: Any) -> None:
 def create_template(*, by: User, name: str, subject: str, body: str) -> EmailTemplate:
     """A new template; refuses a name in use, an empty field and unknown merge fields."""
     template = EmailTemplate(
-        tenant=current_tenant(), name=name, subject=subject, body=body, created_by=by
+        tenant=current_tenant(), name=name, subject=subject, body=body, created_by=by, updated_by=by
     )
     _prepare(template)
     with transaction.atomic():
