@@ -155,3 +155,28 @@ def test_texts_are_kept_with_plain_newlines(tenant_a):
     ).encode()
     kept = capture(parse(raw), owner=tenant_a.rep.user, source="imap", outgoing=False).message
     assert kept.text == "first line\nsecond line"
+
+
+def test_the_thread_and_mailbox_pages_run_as_many_queries_with_more_messages(
+    tenant_a, dovecot, django_assert_max_num_queries
+):
+    contact = factories.ContactFactory()
+    mailbox_for(tenant_a.rep, dovecot)
+    _conversation(tenant_a, contact, 1)
+    thread = EmailThread.objects.get()
+    client = tenant_a.client_for(tenant_a.rep)
+    pages = [tenant_a.url(f"mail/threads/{thread.pk}/"), tenant_a.url("mail/mailbox/")]
+    few = {}
+    for url in pages:
+        with django_assert_max_num_queries(100) as context:
+            assert client.get(url).status_code == 200
+        few[url] = len(context)
+    for i in range(1, 20):
+        reply = message(sender=contact.email, to=tenant_a.rep.user.email, subject="Re: Topic 0",
+                        message_id=f"r{i}@m.test", in_reply_to="q0@m.test")  # fmt: skip
+        reply.add_attachment(b"x", maintype="text", subtype="plain", filename=f"{i}.txt")
+        _capture(reply, tenant_a.rep.user)
+    for url in pages:
+        with django_assert_max_num_queries(few[url]):
+            assert client.get(url).status_code == 200
+    assert thread.messages.count() == 20
